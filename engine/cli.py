@@ -1,0 +1,161 @@
+"""The ``rlbt`` command line. Commands stay thin: parse, call the engine, print.
+
+User mistakes (bad option, bad data, unknown strategy) print one line on
+stderr and exit 1; click's own usage errors exit 2; anything else is a bug
+and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from engine.config import BacktestConfig
+from engine.errors import is_user_error
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if not is_user_error(exc):
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="rlbt")
+def main() -> None:
+    """rlbt: backtests on backtrader with agents that learn online from bars."""
+
+
+@main.command()
+@click.argument("strategy")
+@click.option(
+    "--data",
+    "source",
+    default="orcl",
+    show_default=True,
+    help="CSV or Parquet path, or a bundled dataset (orcl, nvda, yhoo, intraday).",
+)
+@click.option(
+    "--date-format", default=None, help="strptime format of non-ISO dates, e.g. %d/%m/%Y."
+)
+@click.option("--start", default=None, help="First date to use (inclusive).")
+@click.option("--end", default=None, help="Last date to use (inclusive).")
+@click.option("--train-end", default=None, help="Last date of the train slice; overrides --split.")
+@click.option(
+    "--split",
+    default=0.7,
+    show_default=True,
+    type=float,
+    help="Fraction of bars in the train slice.",
+)
+@click.option("--cash", default=10_000.0, show_default=True, type=float, help="Starting cash.")
+@click.option(
+    "--commission",
+    default=0.0,
+    show_default=True,
+    type=float,
+    help="Commission per fill, a fraction of traded value (0.001 = 10 bp).",
+)
+@click.option(
+    "--slippage",
+    default=0.0,
+    show_default=True,
+    type=float,
+    help="Slippage per fill, a fraction of price.",
+)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Strategy parameter (repeatable), e.g. --param fast=5.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run folder [default: runs/<timestamp>-<strategy>].",
+)
+@click.option("--overwrite", is_flag=True, help="Allow writing into a non-empty --out folder.")
+@click.option("--no-report", is_flag=True, help="Skip report.png.")
+def run(
+    strategy: str,
+    source: str,
+    params: tuple[str, ...],
+    out: Path | None,
+    overwrite: bool,
+    no_report: bool,
+    **options: Any,
+) -> None:
+    """Backtest STRATEGY on train and test slices beside buy-and-hold.
+
+    STRATEGY is a built-in name (see `rlbt strategies`) or package.module:Class.
+    """
+    from engine.params import parse_param_pairs
+    from engine.run_folder import default_run_dir, prepare_run_dir, write_run
+    from engine.runner import backtest
+
+    config = BacktestConfig(params=parse_param_pairs(params), **options)
+    out_dir = prepare_run_dir(out or default_run_dir(strategy), overwrite=overwrite)
+    result = backtest(strategy, source, config, progress=True)
+    write_run(result, out_dir)
+    if not no_report:
+        from engine.report import write_report
+
+        write_report(result, out_dir / "report.png")
+    from engine.console import print_result
+
+    print_result(result)
+    click.echo(f"Run folder: {out_dir}")
+
+
+@main.command()
+@click.argument("source")
+@click.option("--date-format", default=None, help="strptime format of non-ISO dates.")
+@click.option("--start", default=None, help="First date to use (inclusive).")
+@click.option("--end", default=None, help="Last date to use (inclusive).")
+def data(source: str, date_format: str | None, start: str | None, end: str | None) -> None:
+    """Validate price data SOURCE and print a summary.
+
+    SOURCE is a CSV or Parquet path or a bundled dataset name. Exits 1 with the
+    first problem found when the data cannot be used.
+    """
+    from engine.data_summary import format_summary, summarize
+    from engine.prices import load_prices
+
+    frame = load_prices(source, date_format=date_format, start=start, end=end)
+    click.echo(format_summary(summarize(frame)))
+
+
+@main.command()
+@click.argument("name", required=False)
+def strategies(name: str | None) -> None:
+    """List strategies with a description and their params (or one in full)."""
+    from engine.registry import describe, list_strategies, resolve_strategy, strategy_params
+
+    console = Console()
+    if name:
+        cls = resolve_strategy(name)
+        console.print(f"[bold]{name}[/bold]: {describe(cls)}")
+        console.print((cls.__doc__ or "").strip())
+        for key, default in strategy_params(cls).items():
+            console.print(f"  --param {key}={default!r}")
+        return
+    for info in list_strategies():
+        params = ", ".join(f"{k}={v!r}" for k, v in info.params.items())
+        console.print(f"[bold]{info.name:<16}[/bold] {info.description}")
+        console.print(f"  [dim]{info.source}; params: {params or '(none)'}[/dim]")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,88 @@
+"""``BacktestConfig``: every setting of one backtest, validated on creation.
+
+The CLI maps its flags onto this object and nothing else; the Python API and
+sweeps build it directly. Frozen so a run's settings cannot drift mid-run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from engine.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """Settings of one backtest; defaults give a sensible daily-bar run."""
+
+    cash: float = 10_000.0
+    """Starting cash of each period (train and test start fresh)."""
+    commission: float = 0.0
+    """Commission as a fraction of traded value, e.g. 0.001 = 10 bp per fill."""
+    slippage: float = 0.0
+    """Slippage as a fraction of price, applied against the trader at each fill."""
+    start: str | None = None
+    """First date to use (inclusive); None = first bar of the data."""
+    end: str | None = None
+    """Last date to use (inclusive); None = last bar of the data."""
+    train_end: str | None = None
+    """Last date of the train slice (inclusive); overrides ``split``."""
+    split: float = 0.7
+    """Fraction of bars in the train slice when ``train_end`` is not given."""
+    seed: int = 0
+    """Seed for every random choice of the strategy and its agent."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Strategy parameters (``--param key=value``)."""
+    date_format: str | None = None
+    """strptime format of the data's dates when they are not ISO."""
+    episodes: int = 3
+    """Training passes over the train slice (learning strategies only)."""
+    freeze: bool = False
+    """Stop learning in the test slice (by default the agent keeps learning online)."""
+    device: str = "cpu"
+    """Torch device of the agent: ``cpu`` or ``cuda``."""
+    load: str | None = None
+    """Checkpoint to start the agent from (``--load``)."""
+    save: str | None = None
+    """Where to save the agent after the run (``--save``), besides the run folder."""
+
+    def __post_init__(self) -> None:
+        _require(math.isfinite(self.cash) and self.cash > 0, "--cash", self.cash, "> 0")
+        _require(0 <= self.commission < 0.5, "--commission", self.commission, "in [0, 0.5)")
+        _require(0 <= self.slippage < 0.5, "--slippage", self.slippage, "in [0, 0.5)")
+        _require(0 < self.split < 1, "--split", self.split, "strictly between 0 and 1")
+        _require(isinstance(self.seed, int) and self.seed >= 0, "--seed", self.seed, ">= 0")
+        _require(isinstance(self.episodes, int) and self.episodes >= 0, "--episodes",
+                 self.episodes, ">= 0")
+        _require(self.device in ("cpu", "cuda") or self.device.startswith("cuda:"), "--device",
+                 self.device, "of cpu, cuda or cuda:N")
+        for name in ("start", "end", "train_end"):
+            value = getattr(self, name)
+            if value is not None:
+                _parse_date(value, "--" + name.replace("_", "-"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of every setting."""
+        return dataclasses.asdict(self)
+
+
+def _require(ok: bool, option: str, value: object, expected: str) -> None:
+    if not ok:
+        raise ConfigError(f"{option}={value!r}: expected a value {expected}.")
+
+
+def _parse_date(value: str, option: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{option}={value!r} is not a date; use YYYY-MM-DD.") from exc
+
+
+def parse_date(value: str | None, option: str) -> pd.Timestamp | None:
+    """Parse an optional date option, naming the option on error."""
+    return None if value is None else _parse_date(value, option)

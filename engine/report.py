@@ -1,0 +1,127 @@
+"""``report.png``: price with buy/sell marks, equity beside buy-and-hold,
+drawdown, and the learning curves when the strategy trained. Drawn with
+matplotlib directly (backtrader's ``cerebro.plot`` fails headless)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: no display on servers or CI
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from engine.atomic import atomic_path  # noqa: E402
+from engine.results import PeriodResult, RunResult  # noqa: E402
+
+_COLORS = {"train": "tab:blue", "test": "tab:orange"}
+
+
+def write_report(result: RunResult, path: Path) -> Path:
+    """Draw the report of ``result`` and write it to ``path`` (PNG) atomically."""
+    fig = draw_report(result)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def draw_report(result: RunResult) -> Figure:
+    """The report figure (caller closes it)."""
+    log = result.training_log
+    rows = 4 if not log.empty else 3
+    fig, axes = plt.subplots(rows, 1, figsize=(12, 3.2 * rows), squeeze=False)
+    price_ax, equity_ax, dd_ax = axes[0, 0], axes[1, 0], axes[2, 0]
+    for period in result.periods:
+        _plot_price(price_ax, period)
+        _plot_equity(equity_ax, period)
+        _plot_drawdown(dd_ax, period)
+    for ax in (price_ax, equity_ax, dd_ax):
+        ax.axvline(result.test.start, color="grey", linestyle=":", linewidth=1)
+        ax.grid(alpha=0.3)
+        _legend(ax)
+    equity_ax.set_yscale("log")  # train and test compound over years: compare growth rates
+    price_ax.set_title(_title(result))
+    price_ax.set_ylabel("price")
+    equity_ax.set_ylabel("portfolio value")
+    dd_ax.set_ylabel("drawdown")
+    if not log.empty:
+        _plot_training(axes[3, 0], log)
+    fig.tight_layout()
+    return fig
+
+
+def _legend(ax: Axes) -> None:
+    """A legend with each label once (both periods draw buy and sell marks)."""
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys(), loc="upper left", fontsize=8)
+
+
+def _title(result: RunResult) -> str:
+    test, bench = result.test.metrics, result.test.benchmark
+    return (
+        f"{result.strategy} on {result.config.get('data', '?')}: test return "
+        f"{test['total_return']:+.1%} (buy-and-hold {bench['total_return']:+.1%}), "
+        f"Sharpe {test['sharpe']:.2f} ({bench['sharpe']:.2f})"
+    )
+
+
+def _plot_price(ax: Axes, period: PeriodResult) -> None:
+    eq = period.equity
+    ax.plot(
+        eq.index, eq["close"], color=_COLORS[period.name], lw=0.8, label=f"close ({period.name})"
+    )
+    # A fill happens at a bar's open; mark the bar where the position changed.
+    change = eq["position"].diff().fillna(eq["position"])
+    buys, sells = eq[change > 0], eq[change < 0]
+    ax.scatter(buys.index, buys["close"], marker="^", color="green", s=18, label="buy", zorder=3)
+    ax.scatter(sells.index, sells["close"], marker="v", color="red", s=18, label="sell", zorder=3)
+
+
+def _plot_equity(ax: Axes, period: PeriodResult) -> None:
+    eq = period.equity
+    ax.plot(
+        eq.index, eq["value"], color=_COLORS[period.name], lw=1, label=f"strategy ({period.name})"
+    )
+    ax.plot(
+        eq.index,
+        eq["benchmark"],
+        color="black",
+        lw=0.8,
+        alpha=0.6,
+        linestyle="--",
+        label=f"buy-and-hold ({period.name})",
+    )
+
+
+def _plot_drawdown(ax: Axes, period: PeriodResult) -> None:
+    eq = period.equity
+    for column, style, label in (("value", "-", "strategy"), ("benchmark", "--", "buy-and-hold")):
+        series = eq[column]
+        dd = series / series.cummax() - 1.0
+        ax.plot(
+            dd.index,
+            dd,
+            linestyle=style,
+            lw=0.8,
+            color=_COLORS[period.name] if column == "value" else "black",
+            label=f"{label} ({period.name})",
+        )
+
+
+def _plot_training(ax: Axes, log: pd.DataFrame) -> None:
+    episodes = log.index if "episode" not in log else log["episode"]
+    for column in ("return", "loss"):
+        if column in log:
+            ax.plot(episodes, log[column], marker="o", label=column)
+    ax.set_xlabel("episode")
+    ax.set_title("learning curves (train slice)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)

@@ -1,0 +1,61 @@
+"""What a backtest returns: per period, the strategy's metrics, equity,
+trades and decisions next to buy-and-hold on the same bars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass
+class PeriodResult:
+    """One period (``train`` or ``test``) of a run."""
+
+    name: str
+    metrics: dict[str, float]
+    """The strategy's metrics (engine.metrics.METRIC_KEYS)."""
+    benchmark: dict[str, float]
+    """Buy-and-hold's metrics on the same bars, same keys."""
+    equity: pd.DataFrame
+    """Per traded bar: value, cash, position, close, benchmark (buy-and-hold value)."""
+    trades: pd.DataFrame
+    """One row per closed trade (engine.analyzers.TradeLog)."""
+    actions: pd.DataFrame
+    """Per decided bar: action index and target exposure (empty for plain strategies)."""
+
+    @property
+    def start(self) -> pd.Timestamp:
+        return pd.Timestamp(self.equity.index[0])
+
+    @property
+    def end(self) -> pd.Timestamp:
+        return pd.Timestamp(self.equity.index[-1])
+
+    def metrics_dict(self) -> dict[str, Any]:
+        """``{...metrics, "buy_and_hold": {...}}`` as written to metrics.json."""
+        return {**self.metrics, "buy_and_hold": dict(self.benchmark)}
+
+
+@dataclass
+class RunResult:
+    """The result of ``engine.backtest``."""
+
+    strategy: str
+    config: dict[str, Any]
+    """Every setting of the run, the data fingerprint and package versions."""
+    train: PeriodResult
+    test: PeriodResult
+    training_log: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Per training episode statistics (empty for strategies that do not learn)."""
+    agent: Any = None
+    """The trained agent of a learning strategy (None otherwise)."""
+
+    @property
+    def periods(self) -> tuple[PeriodResult, PeriodResult]:
+        return (self.train, self.test)
+
+    def metrics_dict(self) -> dict[str, Any]:
+        """``{"train": {...}, "test": {...}}`` as written to metrics.json."""
+        return {p.name: p.metrics_dict() for p in self.periods}

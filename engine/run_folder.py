@@ -1,0 +1,95 @@
+"""Writing a run folder: config.json, metrics.json, equity.csv, trades.csv,
+actions.csv, training.csv and report.png, each written atomically."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from engine.atomic import atomic_path, write_text
+from engine.errors import ConfigError
+from engine.results import RunResult
+
+
+def default_run_dir(strategy: str, root: str | Path = "runs") -> Path:
+    """``runs/<timestamp>-<strategy>``, made unique if it already exists."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in strategy)
+    base = Path(root) / f"{stamp}-{safe}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def prepare_run_dir(path: str | Path, *, overwrite: bool = False) -> Path:
+    """Create ``path``; refuse a non-empty folder unless ``overwrite``."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a folder.")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise ConfigError(
+            f"--out {out}: folder is not empty; choose a new folder or pass --overwrite."
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def write_run(result: RunResult, out: Path) -> list[Path]:
+    """Write every file of the run folder; returns the paths written."""
+    written = [
+        _write_json(out / "config.json", result.config),
+        _write_json(out / "metrics.json", result.metrics_dict()),
+        _write_csv(out / "equity.csv", _stack(result, "equity")),
+        _write_csv(out / "trades.csv", _stack(result, "trades", index=False)),
+        _write_csv(out / "actions.csv", _stack(result, "actions")),
+    ]
+    if not result.training_log.empty:
+        written.append(_write_csv(out / "training.csv", result.training_log))
+    if result.agent is not None:
+        result.agent.save(out / "model.pt")  # agents write atomically themselves
+        written.append(out / "model.pt")
+    return written
+
+
+def _stack(result: RunResult, attr: str, index: bool = True) -> pd.DataFrame:
+    """One table for both periods, with a ``period`` column first."""
+    parts = []
+    for period in result.periods:
+        frame: pd.DataFrame = getattr(period, attr)
+        frame = frame.reset_index() if index else frame.copy()
+        frame.insert(0, "period", period.name)
+        parts.append(frame)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _write_json(path: Path, payload: Any) -> Path:
+    write_text(path, json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n")
+    return path
+
+
+def _write_csv(path: Path, frame: pd.DataFrame) -> Path:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+    return path
+
+
+def _jsonable(value: Any) -> Any:
+    """JSON-safe copy: NaN/inf become null, tuples lists, timestamps strings."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    if hasattr(value, "item"):  # numpy scalar
+        return _jsonable(value.item())
+    return str(value)

@@ -1,0 +1,160 @@
+"""``backtest()``: the one entry point used by the CLI, the Python API and
+sweeps. Loads and validates data, splits it in time, runs the strategy on
+each slice beside buy-and-hold, and gathers the results."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import platform
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from engine.cerebro import run_strategy
+from engine.config import BacktestConfig
+from engine.feed import bar_frequency
+from engine.metrics import period_metrics
+from engine.params import coerce_params
+from engine.prices import data_fingerprint, load_prices
+from engine.registry import resolve_strategy, strategy_params
+from engine.results import PeriodResult, RunResult
+from engine.progress import episode_progress
+from engine.split import split_frame
+from engine.training import evaluation_params, is_learning, make_agent, train
+
+BENCHMARK = "buy-and-hold"
+_VERSIONED = ("rlbt", "backtrader", "torch", "numpy", "pandas", "matplotlib", "click")
+
+
+def backtest(
+    strategy: str | type,
+    data: str | Path | pd.DataFrame = "orcl",
+    config: BacktestConfig | None = None,
+    *,
+    progress: bool = False,
+    probe: Callable[[Any], None] | None = None,
+    **settings: Any,
+) -> RunResult:
+    """Run ``strategy`` on the train slice, then the test slice, each beside
+    buy-and-hold on the same bars.
+
+    :param strategy: a registered name (``"sma-cross"``), ``"module:Class"``, or a
+        ``bt.Strategy`` subclass.
+    :param data: a CSV or Parquet path, a DataFrame, or a bundled dataset name.
+    :param config: all settings; or pass them as keywords (``cash=...``,
+        ``split=...``, ``params={...}``), which override ``config``'s.
+    :param progress: show a progress bar per training episode.
+    :param probe: called with the strategy after each decision of the evaluation
+        runs (train and test), for strategies that accept it (look-ahead checks).
+    """
+    config = dataclasses.replace(config or BacktestConfig(), **settings)
+    name, cls = _resolve(strategy)
+    params = coerce_params(name, cls, config.params)
+    frame = load_prices(data, date_format=config.date_format, start=config.start, end=config.end)
+    split = split_frame(frame, config)
+    bars_per_year = bar_frequency(pd.DatetimeIndex(frame.index)).bars_per_year
+    train_params, test_params = params, params
+    agent, training_log = None, pd.DataFrame()
+    if is_learning(cls):
+        agent = make_agent(cls, params, config)
+        with episode_progress(progress) as start_bar:
+            training_log = train(cls, params, agent, split.train, config, start_bar)
+        train_params = evaluation_params(params, agent, learn=False)
+        test_params = evaluation_params(params, agent, learn=not config.freeze)
+    if probe is not None and "probe" in cls.params._getkeys():  # type: ignore[attr-defined]
+        train_params = {**train_params, "probe": probe}
+        test_params = {**test_params, "probe": probe}
+    train = _run_period("train", cls, train_params, split.train, None, config, bars_per_year)
+    test = _run_period("test", cls, test_params, frame, split.test_start, config, bars_per_year)
+    if agent is not None and config.save:
+        agent.save(config.save)
+    return RunResult(
+        strategy=name,
+        config={
+            **_describe_run(name, data, config, frame, split.test_start),
+            "strategy_params": {**strategy_params(cls), **params},
+        },
+        train=train,
+        test=test,
+        training_log=training_log,
+        agent=agent,
+    )
+
+
+def _resolve(strategy: str | type) -> tuple[str, type]:
+    if isinstance(strategy, str):
+        return strategy, resolve_strategy(strategy)
+    return f"{strategy.__module__}:{strategy.__qualname__}", strategy
+
+
+def _run_period(
+    name: str,
+    cls: type,
+    params: dict[str, Any],
+    frame: pd.DataFrame,
+    trade_start: pd.Timestamp | None,
+    config: BacktestConfig,
+    bars_per_year: float,
+) -> PeriodResult:
+    strat = run_strategy(cls, params, frame, trade_start, config)
+    bench = run_strategy(resolve_strategy(BENCHMARK), {}, frame, trade_start, config)
+    equity = _equity_frame(strat, trade_start)
+    bench_equity = _equity_frame(bench, trade_start)
+    equity["benchmark"] = bench_equity["value"].reindex(equity.index)
+    equity["close"] = frame["close"].reindex(equity.index)
+    return PeriodResult(
+        name=name,
+        metrics=period_metrics(strat, equity, config.cash, bars_per_year),
+        benchmark=period_metrics(bench, bench_equity, config.cash, bars_per_year),
+        equity=equity,
+        trades=pd.DataFrame(strat.analyzers.tradelog.get_analysis()),
+        actions=_actions_frame(strat),
+    )
+
+
+def _equity_frame(strat: Any, trade_start: pd.Timestamp | None) -> pd.DataFrame:
+    rows = strat.analyzers.equity.get_analysis()
+    equity = pd.DataFrame(rows, columns=["datetime", "value", "cash", "position"])
+    equity = equity.set_index("datetime")
+    if trade_start is not None:
+        equity = equity.loc[trade_start:]
+    return equity
+
+
+def _actions_frame(strat: Any) -> pd.DataFrame:
+    rows = getattr(strat, "decisions", [])
+    frame = pd.DataFrame(rows, columns=["datetime", "action", "exposure"])
+    return frame.set_index("datetime")
+
+
+def _describe_run(
+    name: str,
+    data: str | Path | pd.DataFrame,
+    config: BacktestConfig,
+    frame: pd.DataFrame,
+    test_start: pd.Timestamp,
+) -> dict[str, Any]:
+    return {
+        "strategy": name,
+        "data": "<DataFrame>" if isinstance(data, pd.DataFrame) else str(data),
+        **config.to_dict(),
+        "data_sha256": data_fingerprint(frame),
+        "bars": len(frame),
+        "first_bar": str(frame.index[0]),
+        "test_start": str(test_start),
+        "last_bar": str(frame.index[-1]),
+        "versions": {**_versions(), "python": platform.python_version()},
+    }
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for package in _VERSIONED:
+        try:
+            out[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            out[package] = "not installed"
+    return out

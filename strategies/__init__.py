@@ -1,0 +1,1 @@
+"""backtrader strategies: the bridge from bars to agents, and the baselines."""
