@@ -21,7 +21,7 @@ venv: $(BIN)/rlbt
 demo: venv
 	$(BIN)/rlbt run sma-cross --data orcl --out runs/demo --overwrite
 
-test: venv
+test: venv lint
 	$(BIN)/python -m pytest -q
 
 lint: venv

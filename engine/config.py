@@ -46,6 +46,8 @@ class BacktestConfig:
     """Stop learning in the test slice (by default the agent keeps learning online)."""
     device: str = "cpu"
     """Torch device of the agent: ``cpu`` or ``cuda``."""
+    threads: int = 1
+    """Torch CPU threads (0: torch's default). Small networks are fastest on one."""
     load: str | None = None
     """Checkpoint to start the agent from (``--load``)."""
     save: str | None = None
@@ -59,6 +61,8 @@ class BacktestConfig:
         _require(isinstance(self.seed, int) and self.seed >= 0, "--seed", self.seed, ">= 0")
         _require(isinstance(self.episodes, int) and self.episodes >= 0, "--episodes",
                  self.episodes, ">= 0")
+        _require(isinstance(self.threads, int) and self.threads >= 0, "--threads",
+                 self.threads, ">= 0")
         _require(self.device in ("cpu", "cuda") or self.device.startswith("cuda:"), "--device",
                  self.device, "of cpu, cuda or cuda:N")
         for name in ("start", "end", "train_end"):

@@ -47,7 +47,9 @@ def _coerce(key: str, text: str, default: Any) -> Any:
             return tuple(_scalar(item) for item in text.split(",") if item.strip())
     except ValueError as exc:
         kind = type(default).__name__
-        raise ConfigError(f"--param {key}={text!r}: expected {kind} (default {default!r}).") from exc
+        raise ConfigError(
+            f"--param {key}={text!r}: expected {kind} (default {default!r})."
+        ) from exc
     return _scalar(text) if default is None else text
 
 

@@ -23,17 +23,17 @@ class EpisodeBar:
 
     def __init__(self, progress: Progress | None, label: str, total: int) -> None:
         self._progress = progress
-        self._task = progress.add_task(label, total=total, rate="", stats="") if progress else 0
+        self._task = progress.add_task(label, total=total, rate="", stats="") if progress else None
 
     def __call__(self, bars: int, stats: dict[str, float]) -> None:
-        if self._progress is None:
+        if self._progress is None or self._task is None:
             return
         speed = self._progress.tasks[self._task].speed
         rate = f"{speed:,.0f} bars/s" if speed else ""
         self._progress.update(self._task, advance=bars, rate=rate, stats=_fmt(stats))
 
     def finish(self, stats: dict[str, float]) -> None:
-        if self._progress is not None:
+        if self._progress is not None and self._task is not None:
             total = self._progress.tasks[self._task].total
             self._progress.update(self._task, completed=total, stats=_fmt(stats))
 

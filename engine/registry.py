@@ -18,6 +18,8 @@ BUILTINS: dict[str, str] = {
     "buy-and-hold": "strategies.baselines:BuyAndHold",
     "sma-cross": "strategies.baselines:SmaCross",
     "mean-forecast": "strategies.baselines:MeanForecast",
+    "dqn": "strategies.dqn_strategy:DQNStrategy",
+    "qtable": "strategies.qtable_strategy:QTableStrategy",
 }
 
 # Params the runner sets itself; users never pass them with --param.
@@ -82,5 +84,6 @@ def list_strategies() -> list[StrategyInfo]:
     infos = []
     for name, target in BUILTINS.items():
         cls = resolve_strategy(name)
-        infos.append(StrategyInfo(name, f"built-in ({target})", describe(cls), strategy_params(cls)))
+        source = f"built-in ({target})"
+        infos.append(StrategyInfo(name, source, describe(cls), strategy_params(cls)))
     return infos

@@ -14,11 +14,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from engine.atomic import atomic_path  # noqa: E402
 from engine.results import PeriodResult, RunResult  # noqa: E402
 
 _COLORS = {"train": "tab:blue", "test": "tab:orange"}
+_CURVES = ("return", "loss", "q_mean", "epsilon")  # learning curves, one small plot each
+_MAX_MARKS = 300  # per period; beyond this the buy/sell marks are left out
 
 
 def write_report(result: RunResult, path: Path) -> Path:
@@ -36,8 +39,11 @@ def draw_report(result: RunResult) -> Figure:
     """The report figure (caller closes it)."""
     log = result.training_log
     rows = 4 if not log.empty else 3
-    fig, axes = plt.subplots(rows, 1, figsize=(12, 3.2 * rows), squeeze=False)
-    price_ax, equity_ax, dd_ax = axes[0, 0], axes[1, 0], axes[2, 0]
+    fig = plt.figure(figsize=(12, 3.2 * rows))
+    grid = fig.add_gridspec(rows, len(_CURVES))
+    price_ax = fig.add_subplot(grid[0, :])
+    equity_ax = fig.add_subplot(grid[1, :], sharex=price_ax)
+    dd_ax = fig.add_subplot(grid[2, :], sharex=price_ax)
     for period in result.periods:
         _plot_price(price_ax, period)
         _plot_equity(equity_ax, period)
@@ -52,7 +58,8 @@ def draw_report(result: RunResult) -> Figure:
     equity_ax.set_ylabel("portfolio value")
     dd_ax.set_ylabel("drawdown")
     if not log.empty:
-        _plot_training(axes[3, 0], log)
+        for i, column in enumerate(_CURVES):
+            _plot_curve(fig.add_subplot(grid[3, i]), log, column)
     fig.tight_layout()
     return fig
 
@@ -60,7 +67,7 @@ def draw_report(result: RunResult) -> Figure:
 def _legend(ax: Axes) -> None:
     """A legend with each label once (both periods draw buy and sell marks)."""
     handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
+    unique = dict(zip(labels, handles, strict=True))
     ax.legend(unique.values(), unique.keys(), loc="upper left", fontsize=8)
 
 
@@ -81,6 +88,8 @@ def _plot_price(ax: Axes, period: PeriodResult) -> None:
     # A fill happens at a bar's open; mark the bar where the position changed.
     change = eq["position"].diff().fillna(eq["position"])
     buys, sells = eq[change > 0], eq[change < 0]
+    if len(buys) + len(sells) > _MAX_MARKS:  # marks would hide the price line
+        return
     ax.scatter(buys.index, buys["close"], marker="^", color="green", s=18, label="buy", zorder=3)
     ax.scatter(sells.index, sells["close"], marker="v", color="red", s=18, label="sell", zorder=3)
 
@@ -116,12 +125,10 @@ def _plot_drawdown(ax: Axes, period: PeriodResult) -> None:
         )
 
 
-def _plot_training(ax: Axes, log: pd.DataFrame) -> None:
-    episodes = log.index if "episode" not in log else log["episode"]
-    for column in ("return", "loss"):
-        if column in log:
-            ax.plot(episodes, log[column], marker="o", label=column)
+def _plot_curve(ax: Axes, log: pd.DataFrame, column: str) -> None:
+    if column in log:
+        ax.plot(log["episode"], log[column], marker="o")
+    ax.set_title(f"{column} per training episode", fontsize=9)
     ax.set_xlabel("episode")
-    ax.set_title("learning curves (train slice)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8)

@@ -19,11 +19,11 @@ from engine.feed import bar_frequency
 from engine.metrics import period_metrics
 from engine.params import coerce_params
 from engine.prices import data_fingerprint, load_prices
+from engine.progress import episode_progress
 from engine.registry import resolve_strategy, strategy_params
 from engine.results import PeriodResult, RunResult
-from engine.progress import episode_progress
 from engine.split import split_frame
-from engine.training import evaluation_params, is_learning, make_agent, train
+from engine.training import evaluation_params, is_learning, make_agent, train_agent
 
 BENCHMARK = "buy-and-hold"
 _VERSIONED = ("rlbt", "backtrader", "torch", "numpy", "pandas", "matplotlib", "click")
@@ -61,7 +61,7 @@ def backtest(
     if is_learning(cls):
         agent = make_agent(cls, params, config)
         with episode_progress(progress) as start_bar:
-            training_log = train(cls, params, agent, split.train, config, start_bar)
+            training_log = train_agent(cls, params, agent, split.train, config, start_bar)
         train_params = evaluation_params(params, agent, learn=False)
         test_params = evaluation_params(params, agent, learn=not config.freeze)
     if probe is not None and "probe" in cls.params._getkeys():  # type: ignore[attr-defined]

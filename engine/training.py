@@ -28,12 +28,13 @@ def is_learning(cls: type) -> bool:
 
 def make_agent(cls: type, params: dict[str, Any], config: BacktestConfig) -> Any:
     """The agent of this run: loaded from ``config.load`` or built fresh."""
+    owner: Any = cls
     if config.load:
-        return cls.load_agent(config.load, params, device=config.device)  # type: ignore[attr-defined]
-    return cls.build_agent(params, seed=config.seed, device=config.device)  # type: ignore[attr-defined]
+        return owner.load_agent(config.load, params, device=config.device, threads=config.threads)
+    return owner.build_agent(params, seed=config.seed, device=config.device, threads=config.threads)
 
 
-def train(
+def train_agent(
     cls: type,
     params: dict[str, Any],
     agent: Any,

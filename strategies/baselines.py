@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.compat import bt
 from engine.errors import ConfigError
 from strategies.exposure import ExposureStrategy
@@ -19,7 +21,7 @@ class BuyAndHold(ExposureStrategy):
 class SmaCross(ExposureStrategy):
     """Long while the fast simple moving average is above the slow one, else flat."""
 
-    params = (("fast", 10), ("slow", 30))
+    params: Any = (("fast", 10), ("slow", 30))
 
     def __init__(self) -> None:
         super().__init__()
@@ -38,7 +40,7 @@ class MeanForecast(ExposureStrategy):
     """The course's baseline forecaster: the next close is predicted as the mean
     of the last ``window`` closes; long when that forecast is above the close."""
 
-    params = (("window", 20),)
+    params: Any = (("window", 20),)
 
     def __init__(self) -> None:
         super().__init__()

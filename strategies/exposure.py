@@ -34,7 +34,9 @@ class ExposureStrategy(bt.Strategy):
     ``positions``); this class records decisions and trades them at the next
     open."""
 
-    params = (
+    # backtrader's metaclass turns this tuple into a params object; Any lets
+    # subclasses declare their own tuples.
+    params: Any = (
         ("trade_start", None),  # datetime of the first bar allowed to decide
         ("positions", (0.0, 1.0)),  # action index -> target exposure
         ("probe", None),  # callable(strategy) after each decision; for look-ahead checks
@@ -45,6 +47,9 @@ class ExposureStrategy(bt.Strategy):
         self.rejected_orders = 0
         self._pending: float | None = None
         self._exposure = 0.0
+        # Bars a subclass needs before its first decision (indicators that
+        # backtrader knows about raise its minimum period on their own).
+        self.min_history = 1
         start = self.p.trade_start
         self._start_num = bt.date2num(start) if start is not None else float("-inf")
         self._validate_positions()
@@ -74,8 +79,9 @@ class ExposureStrategy(bt.Strategy):
     # -- backtrader hooks -----------------------------------------------------
 
     def is_trading(self) -> bool:
-        """True from ``trade_start`` on; earlier bars are warm-up history."""
-        return bool(self.data.datetime[0] >= self._start_num)
+        """True from ``trade_start`` on, once ``min_history`` bars exist; earlier
+        bars are warm-up history."""
+        return self.data.datetime[0] >= self._start_num and len(self.data) >= self.min_history
 
     def next(self) -> None:
         if not self.is_trading():

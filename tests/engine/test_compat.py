@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import numpy as np
-
 from price_series import make_prices
+
 from engine.compat import bt, install
 
 

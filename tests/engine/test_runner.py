@@ -79,7 +79,7 @@ def test_preload_and_runonce_modes_agree(
 def test_same_settings_same_result(wavy_prices: pd.DataFrame) -> None:
     a = backtest("sma-cross", wavy_prices, params={"fast": 5, "slow": 20})
     b = backtest("sma-cross", wavy_prices, params={"fast": 5, "slow": 20})
-    for pa, pb in zip(a.periods, b.periods):
+    for pa, pb in zip(a.periods, b.periods, strict=True):
         pd.testing.assert_frame_equal(pa.equity, pb.equity)
         pd.testing.assert_frame_equal(pa.trades, pb.trades)
         pd.testing.assert_frame_equal(pa.actions, pb.actions)

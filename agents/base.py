@@ -1,0 +1,322 @@
+"""What every agent shares: the ``Agent`` protocol, seeding, config <-> JSON,
+small validators, and the save / load plumbing.
+
+Seeding rule: an agent is seeded by one integer (``config.seed``) and never
+reads or writes the global ``random`` / ``numpy`` / ``torch`` random state.
+``spawn_seeds`` splits that integer into independent streams (the agent's own
+``numpy.random.Generator``, network initialisation, the replay buffer), and
+``torch_seeded`` builds networks inside a forked CPU RNG so the caller's
+global torch state is left exactly as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+
+import numpy as np
+import torch
+
+from agents.checkpoint import load_checkpoint, save_checkpoint
+from agents.errors import AgentError, CheckpointError
+
+PathLike = str | os.PathLike[str]
+ConfigT = TypeVar("ConfigT")
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """The contract between an agent and whatever loop drives it.
+
+    A loop calls ``act`` at every step, then ``observe`` once the reward of
+    that action is known; the agent learns on its own cadence inside
+    ``observe``. End of data is ``truncated=True, terminated=False``.
+    """
+
+    obs_dim: int
+    n_actions: int
+
+    def act(self, obs: np.ndarray, explore: bool) -> int:
+        """Choose an action for ``obs``: greedy, or exploring when ``explore``."""
+        ...
+
+    def observe(
+        self,
+        obs: np.ndarray,
+        action: int,
+        reward: float,
+        next_obs: np.ndarray,
+        terminated: bool,
+        truncated: bool,
+    ) -> dict[str, float] | None:
+        """Store one transition; return learn() stats when it learned."""
+        ...
+
+    def learn(self) -> dict[str, float]:
+        """Run one learning round now and return its stats."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume, as tensors / plain Python values."""
+        ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what ``state_dict`` returned."""
+        ...
+
+    def save(self, path: PathLike) -> None:
+        """Write a checkpoint file atomically."""
+        ...
+
+    def load(self, path: PathLike) -> None:
+        """Restore this agent from a checkpoint file."""
+        ...
+
+
+# --------------------------------------------------------------------------- seeding
+
+
+def spawn_seeds(seed: int, n: int) -> list[int]:
+    """Split one seed into ``n`` independent 32-bit seeds (NumPy ``SeedSequence``).
+
+    :param seed: the agent's seed (a non-negative integer).
+    :param n: how many child seeds to make.
+    :return: ``n`` integers, the same for the same ``seed``.
+    """
+    children = np.random.SeedSequence(seed).spawn(n)
+    return [int(child.generate_state(1)[0]) for child in children]
+
+
+@contextmanager
+def torch_seeded(seed: int) -> Iterator[None]:
+    """Run a block with the CPU torch RNG seeded, then restore the global state.
+
+    Only the CPU generator is forked and seeded (``torch.manual_seed`` would
+    also reseed every CUDA device, which ``fork_rng(devices=[])`` would not
+    restore), so build networks on the CPU in this block and move them after.
+
+    :param seed: seed for the CPU generator inside the block.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.random.default_generator.manual_seed(seed)
+        yield
+
+
+def resolve_device(name: str) -> torch.device:
+    """Turn a device name into a ``torch.device``, failing clearly when absent.
+
+    :param name: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    :raises AgentError: when the name is not a device or CUDA is not available.
+    """
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError) as exc:
+        raise AgentError(f"device={name!r} is not a torch device; use 'cpu' or 'cuda'") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise AgentError(
+            f"device={name!r} asks for CUDA, but this torch build or machine has no CUDA "
+            "device; use device='cpu'"
+        )
+    if device.type not in ("cpu", "cuda"):
+        raise AgentError(f"device={name!r} is not supported; use 'cpu' or 'cuda'")
+    return device
+
+
+def set_threads(threads: int) -> None:
+    """Set torch's CPU thread count for this process; 0 leaves it as it is.
+
+    Process-wide by nature, so it is the caller's (a runner's, a sweep
+    worker's) choice, never an agent's: tiny networks run fastest on one
+    thread, and parallel workers must not oversubscribe the cores.
+    """
+    if threads > 0 and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+def linear_schedule(start: float, end: float, duration: int, step: int) -> float:
+    """Value moving linearly from ``start`` to ``end`` over ``duration`` steps, then ``end``.
+
+    :param start: value at step 0.
+    :param end: value from step ``duration`` on.
+    :param duration: number of steps of the ramp (0 means ``end`` at once).
+    :param step: the current step.
+    """
+    if duration <= 0:
+        return end
+    fraction = min(step / duration, 1.0)
+    return start + fraction * (end - start)
+
+
+def generator_state(rng: np.random.Generator) -> dict[str, Any]:
+    """The ``bit_generator.state`` of ``rng``: plain ints and strings, safe to save."""
+    return dict(rng.bit_generator.state)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def require(ok: bool, owner: str, field: str, value: Any, expected: str) -> None:
+    """Raise ``AgentError`` naming ``owner.field`` unless ``ok``.
+
+    :param ok: the condition that must hold.
+    :param owner: the config class name, for the message.
+    :param field: the field name, for the message.
+    :param value: the value found.
+    :param expected: what was expected, in words.
+    """
+    if not ok:
+        raise AgentError(f"{owner}.{field}={value!r}: expected {expected}")
+
+
+def is_int(value: Any) -> bool:
+    """True for an ``int`` (or NumPy integer) that is not a ``bool``."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def is_real(value: Any) -> bool:
+    """True for a finite ``int`` / ``float`` that is not a ``bool``."""
+    return (
+        isinstance(value, int | float | np.integer | np.floating)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+# --------------------------------------------------------------------------- config <-> JSON
+
+
+def config_to_json(config: Any) -> str:
+    """Serialise a dataclass config to a JSON string (tuples become lists).
+
+    :param config: a dataclass instance with JSON-friendly field values.
+    """
+    return json.dumps(dataclasses.asdict(config), sort_keys=True)
+
+
+def config_from_json(cls: type[ConfigT], text: str) -> ConfigT:
+    """Rebuild a dataclass config from ``config_to_json`` output.
+
+    Lists become tuples again (configs are frozen and hold tuples), and the
+    config's own ``__post_init__`` validation runs.
+
+    :param cls: the dataclass type.
+    :param text: the JSON string.
+    :raises AgentError: on bad JSON, unknown or missing fields, or invalid values.
+    """
+    try:
+        data = json.loads(text)
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise AgentError(f"{cls.__name__}: config is not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        found = type(data).__name__
+        raise AgentError(f"{cls.__name__}: config JSON must be an object, got {found}")
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise AgentError(f"{cls.__name__}: unknown fields {unknown}; known: {sorted(known)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    try:
+        return cls(**values)
+    except TypeError as exc:  # a required field is missing
+        raise AgentError(f"{cls.__name__}: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- save / load
+
+
+class CheckpointMixin:
+    """``save`` / ``load`` / ``from_checkpoint`` for an agent with a dataclass config.
+
+    A subclass sets ``kind`` (written into the file and checked on load),
+    ``config_class``, and ``shape_fields``: the config fields that must match
+    for the saved weights to fit (``replay_fields`` too when the file holds
+    the replay memory). Other fields may differ: ``load`` keeps this agent's
+    own hyperparameters and restores only the learned state.
+    """
+
+    kind: ClassVar[str]
+    config_class: ClassVar[type]
+    shape_fields: ClassVar[tuple[str, ...]]
+    replay_fields: ClassVar[tuple[str, ...]] = ()
+    config: Any
+    device: torch.device
+
+    def state_dict(self, include_replay: bool = False) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        raise NotImplementedError
+
+    def save(self, path: PathLike, *, include_replay: bool = False) -> None:
+        """Write a checkpoint atomically (temp file in the same folder, then rename).
+
+        :param path: the checkpoint file.
+        :param include_replay: also store the replay memory, so that training
+            resumes exactly (bigger file).
+        """
+        state = self.state_dict(include_replay=include_replay)
+        save_checkpoint(path, kind=self.kind, config_json=config_to_json(self.config), state=state)
+
+    def load(self, path: PathLike) -> None:
+        """Restore the learned state from a checkpoint written by ``save``.
+
+        :param path: the checkpoint file.
+        :raises CheckpointError: missing, corrupt, unsafe, foreign or incompatible file.
+        """
+        payload = load_checkpoint(path, kind=self.kind, map_location=self.device)
+        saved = _parse_config(self.config_class, payload["config"], path)
+        fields = self.shape_fields + (self.replay_fields if "replay" in payload["state"] else ())
+        mismatched = [
+            f"{name}: file has {getattr(saved, name)!r}, agent has {getattr(self.config, name)!r}"
+            for name in fields
+            if getattr(saved, name) != getattr(self.config, name)
+        ]
+        if mismatched:
+            details = "; ".join(mismatched)
+            raise CheckpointError(f"{path}: checkpoint does not fit this agent ({details})")
+        _load_state(self, payload["state"], path)
+
+    @classmethod
+    def from_checkpoint(cls, path: PathLike, *, device: str | None = None) -> Any:
+        """Build a new agent from the config stored in a checkpoint, then load its state.
+
+        :param path: the checkpoint file.
+        :param device: run on this device instead of the one saved in the config
+            (agents without a ``device`` setting accept only None or ``"cpu"``).
+        :raises CheckpointError: missing, corrupt, unsafe or foreign file.
+        """
+        has_device = "device" in {f.name for f in dataclasses.fields(cls.config_class)}
+        if device is not None:
+            if not has_device and device != "cpu":
+                raise AgentError(f"{cls.__name__} runs on the CPU only; got device={device!r}")
+            resolve_device(device)  # a clear error before torch.load fails on a missing GPU
+        payload = load_checkpoint(path, kind=cls.kind, map_location=device or "cpu")
+        config = _parse_config(cls.config_class, payload["config"], path)
+        if device is not None and has_device:
+            config = dataclasses.replace(config, device=device)
+        agent = cls(config)  # type: ignore[call-arg]
+        _load_state(agent, payload["state"], path)
+        return agent
+
+
+def _parse_config(config_class: type, text: Any, path: PathLike) -> Any:
+    try:
+        return config_from_json(config_class, text)
+    except CheckpointError:
+        raise
+    except AgentError as exc:
+        raise CheckpointError(f"{path}: stored config is not usable: {exc}") from exc
+
+
+def _load_state(agent: CheckpointMixin, state: Mapping[str, Any], path: PathLike) -> None:
+    try:
+        agent.load_state_dict(state)
+    except CheckpointError:
+        raise
+    except (AgentError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: state does not fit this agent: {exc!r}") from exc

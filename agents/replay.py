@@ -1,0 +1,448 @@
+"""Replay memory: uniform and prioritized sampling over a preallocated NumPy ring.
+
+``ReplayBuffer`` validates input, folds n-step returns and samples; the ring
+itself (each observation stored once, see ``agents.replay_storage``) and the
+sum tree (``agents.sum_tree``) live beside it. No Python object is kept per
+transition, and each buffer owns its ``numpy.random.Generator``.
+
+N-step returns (``n_step > 1``) are folded at write time from a window of the
+last ``n_step`` raw steps: the transition stored for step ``t`` has reward
+``sum_{k<n} gamma**k r[t+k]``, ``next_obs`` = the observation at ``t + n``,
+``terminated`` if the episode ended inside the window, and
+``discounts = gamma**k`` for the ``k`` rewards it holds, so every agent computes
+``target = r + discount * (1 - terminated) * Q(next_obs)``. Steps still in the
+window are not sampled and not counted by ``len``.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from agents.errors import AgentError, CheckpointError
+from agents.replay_storage import TransitionStore
+from agents.sum_tree import SumTree
+
+_WINDOW = ("window_obs", "window_actions", "window_rewards", "window_next")
+
+
+class Batch(NamedTuple):
+    """A sampled batch: C-contiguous arrays ready for ``torch.from_numpy``."""
+
+    obs: np.ndarray
+    """float32 ``[B, *obs_shape]``."""
+    actions: np.ndarray
+    """int64 ``[B]``."""
+    rewards: np.ndarray
+    """float32 ``[B]``: the discounted sum of up to ``n_step`` rewards."""
+    next_obs: np.ndarray
+    """float32 ``[B, *obs_shape]``: the observation to bootstrap from."""
+    terminated: np.ndarray
+    """float32 ``[B]``: 1.0 where the future is worth 0."""
+    weights: np.ndarray
+    """float32 ``[B]`` importance weights (ones for uniform sampling)."""
+    indices: np.ndarray
+    """int64 ``[B]`` slots, for ``update_priorities``."""
+    discounts: np.ndarray
+    """float32 ``[B]``: ``gamma**k`` for the ``k`` rewards folded into ``rewards``."""
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise AgentError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+class ReplayBuffer:
+    """Uniform replay memory over a ring of ``capacity`` transitions."""
+
+    def __init__(
+        self,
+        capacity: int,
+        obs_shape: tuple[int, ...],
+        *,
+        seed: int,
+        obs_dtype: npt.DTypeLike = np.float32,
+        n_step: int = 1,
+        gamma: float = 0.99,
+    ) -> None:
+        """:param capacity: transitions kept; the oldest are overwritten first.
+        :param obs_shape: shape of one observation, e.g. ``(32,)``.
+        :param seed: seeds the buffer's own ``numpy.random.Generator``.
+        :param obs_dtype: storage dtype of observations (always sampled as float32).
+        :param n_step: rewards folded into each stored transition.
+        :param gamma: discount of the folded rewards and of ``Batch.discounts``.
+        """
+        capacity = _check_int("capacity", capacity, 1)
+        self._n_step = _check_int("n_step", n_step, 1)
+        if not 0.0 <= gamma <= 1.0:
+            raise AgentError(f"gamma must lie in [0, 1], got {gamma!r}")
+        self._gamma = float(gamma)
+        self._obs_shape = tuple(_check_int("obs_shape entries", d, 1) for d in obs_shape)
+        self._obs_dtype = np.dtype(obs_dtype)
+        if self._obs_dtype.kind not in "fiub":
+            raise AgentError(f"obs_dtype must be numeric, got {self._obs_dtype}")
+        self._rng = np.random.default_rng(seed)
+        self._store = TransitionStore(capacity, self._obs_shape, self._obs_dtype, self._n_step)
+        self._write = self._store.write  # bound once: add() is the per-bar hot path
+        self._gamma_pow = self._gamma ** np.arange(self._n_step + 1, dtype=np.float64)
+        # the n-step window: raw steps not yet written, oldest first
+        self._win_obs = np.zeros((self._n_step, *self._obs_shape), self._obs_dtype)
+        self._win_actions = np.zeros(self._n_step, dtype=np.int64)
+        self._win_rewards = np.zeros(self._n_step, dtype=np.float64)
+        self._win_next = np.zeros(self._obs_shape, self._obs_dtype)
+        self._win_len = 0
+
+    @property
+    def capacity(self) -> int:
+        """Most transitions kept."""
+        return self._store.capacity
+
+    @property
+    def obs_shape(self) -> tuple[int, ...]:
+        """Shape of one observation."""
+        return self._obs_shape
+
+    @property
+    def n_step(self) -> int:
+        """Rewards folded into each stored transition."""
+        return self._n_step
+
+    def __len__(self) -> int:
+        return self._store.size
+
+    def add(
+        self, obs: npt.ArrayLike, action: int, reward: float, next_obs: npt.ArrayLike,
+        terminated: bool,
+    ) -> None:
+        """Store one transition.
+
+        With ``n_step > 1`` the step joins the window and the oldest step is written
+        once ``n_step`` rewards are known; ``terminated`` writes the whole window,
+        and an ``obs`` whose bytes differ from the previous ``next_obs`` first
+        flushes the window as a truncation (see ``flush``).
+
+        :param obs: observation of shape ``obs_shape``.
+        :param action: the action taken (an integer).
+        :param reward: its reward.
+        :param next_obs: the observation that followed, shape ``obs_shape``.
+        :param terminated: a true terminal: the future is worth 0.
+        """
+        o = np.asarray(obs, dtype=self._obs_dtype)
+        nx = np.asarray(next_obs, dtype=self._obs_dtype)
+        if o.shape != self._obs_shape or nx.shape != self._obs_shape:
+            raise AgentError(
+                f"obs and next_obs must have shape {self._obs_shape}, got {o.shape} and {nx.shape}"
+            )
+        if self._n_step == 1:
+            self._write(o, action, reward, nx, terminated, self._gamma)
+        else:
+            self._add_to_window(o, action, reward, nx, terminated)
+
+    def add_batch(
+        self, obs: npt.ArrayLike, actions: npt.ArrayLike, rewards: npt.ArrayLike,
+        next_obs: npt.ArrayLike, terminated: npt.ArrayLike,
+    ) -> None:
+        """Store ``k`` transitions in order: the same result as ``k`` calls to ``add``.
+
+        Vectorised (wrap-around included) for ``n_step == 1``; row by row otherwise.
+
+        :param obs: ``[k, *obs_shape]``.
+        :param actions: ``[k]`` integers.
+        :param rewards: ``[k]``.
+        :param next_obs: ``[k, *obs_shape]``.
+        :param terminated: ``[k]`` booleans.
+        """
+        o = np.ascontiguousarray(obs, dtype=self._obs_dtype)
+        nx = np.ascontiguousarray(next_obs, dtype=self._obs_dtype)
+        act = np.asarray(actions)
+        rew = np.asarray(rewards, dtype=np.float32)
+        term = np.asarray(terminated, dtype=np.float32)
+        k = act.shape[0] if act.ndim == 1 else -1
+        want = (k, *self._obs_shape)
+        if o.shape != want or nx.shape != want or rew.shape != (k,) or term.shape != (k,):
+            raise AgentError(
+                f"add_batch wants actions [k], rewards [k], terminated [k], obs and next_obs "
+                f"[k, *{self._obs_shape}]; got actions {act.shape}, rewards {rew.shape}, "
+                f"terminated {term.shape}, obs {o.shape}, next_obs {nx.shape}"
+            )
+        if k and act.dtype.kind not in "iub":
+            raise AgentError(f"actions must be integers, got {act.dtype}")
+        if self._n_step > 1:
+            for i in range(k):
+                self._add_to_window(o[i], int(act[i]), float(rew[i]), nx[i], bool(term[i]))
+        elif k:
+            self._store.write_batch(o, act.astype(np.int64), rew, nx, term, self._gamma)
+
+    def flush(self) -> None:
+        """Write the pending n-step window as a truncation (end of data).
+
+        Each pending step keeps its partial return of ``k`` rewards, the last
+        ``next_obs`` and ``terminated = False``, with ``discounts = gamma**k`` so the
+        agent still bootstraps. A no-op when ``n_step == 1`` or the window is empty.
+        """
+        self._drain_window(terminated=False)
+
+    def sample(self, batch_size: int) -> Batch:
+        """Draw ``batch_size`` stored transitions uniformly, with replacement.
+
+        :param batch_size: rows to draw, ``1 <= batch_size <= len(self)``.
+        """
+        n = self._check_batch_size(batch_size)
+        # floor(u * len) with u in [0, 1) is uniform on [0, len) and never reaches len;
+        # it costs a third of rng.integers, whose fixed overhead dominates small batches
+        u = self._rng.random(n)
+        u *= self._store.size
+        weights = np.empty(n, dtype=np.float32)
+        weights.fill(1.0)  # np.ones costs twice as much on small batches
+        return self._batch(u.astype(np.int64), weights)
+
+    def gather(self, indices: npt.ArrayLike) -> Batch:
+        """The stored transitions at slots ``indices``, weights 1; draws no random numbers.
+
+        :param indices: 1-D slots in ``[0, len(self))``.
+        """
+        idx = self._check_indices(indices)
+        return self._batch(idx, np.ones(idx.size, dtype=np.float32))
+
+    def state_dict(self) -> dict[str, Any]:
+        """Copies of the arrays and counters, and the RNG state: loading it resumes identically."""
+        window = {"window_obs": self._win_obs, "window_actions": self._win_actions,
+                  "window_rewards": self._win_rewards, "window_next": self._win_next}
+        return {
+            **self._store.state_dict(),
+            **{key: value.copy() for key, value in window.items()},
+            "window_len": self._win_len,
+            "gamma": self._gamma,
+            "rng": self._rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` returned, into a buffer built with the same settings.
+
+        :param state: a dict from ``state_dict`` (NumPy arrays, or tensors turned back).
+        :raises CheckpointError: when the state is incomplete or from a buffer of another shape.
+        """
+        try:
+            window = {key: np.array(state[key]) for key in _WINDOW}
+            win_len = int(state["window_len"])
+            gamma = float(state["gamma"])
+            rng = np.random.Generator(type(self._rng.bit_generator)())
+            rng.bit_generator.state = dict(state["rng"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"replay state is incomplete or malformed: {exc!r}") from exc
+        if window["window_obs"].shape != self._win_obs.shape or not 0 <= win_len < self._n_step:
+            raise CheckpointError("replay state has an n-step window of another size")
+        if gamma != self._gamma:
+            raise CheckpointError(f"replay state was saved with gamma {gamma}, not {self._gamma}")
+        self._store.load_state_dict(state)  # validates everything before changing anything
+        self._rng = rng
+        self._win_obs = window["window_obs"].astype(self._obs_dtype)
+        self._win_actions = window["window_actions"].astype(np.int64)
+        self._win_rewards = window["window_rewards"].astype(np.float64)
+        self._win_next = window["window_next"].astype(self._obs_dtype)
+        self._win_len = win_len
+
+    def _add_to_window(
+        self, o: np.ndarray, action: int, reward: float, nx: np.ndarray, terminated: bool,
+    ) -> None:
+        if self._win_len and o.tobytes() != self._win_next.tobytes():
+            self._drain_window(terminated=False)  # the stream broke without a flush
+        m = self._win_len
+        self._win_obs[m] = o
+        self._win_actions[m] = action
+        self._win_rewards[m] = reward
+        self._win_next[...] = nx
+        self._win_len = m + 1
+        if terminated:
+            self._drain_window(terminated=True)
+        elif self._win_len == self._n_step:
+            self._write_window_row(0, terminated=False)
+            # shift the window by one step; n is small, so copying beats a ring here
+            self._win_obs[:-1] = self._win_obs[1:]
+            self._win_actions[:-1] = self._win_actions[1:]
+            self._win_rewards[:-1] = self._win_rewards[1:]
+            self._win_len -= 1
+
+    def _drain_window(self, terminated: bool) -> None:
+        for i in range(self._win_len):
+            self._write_window_row(i, terminated)
+        self._win_len = 0
+
+    def _write_window_row(self, i: int, terminated: bool) -> None:
+        """Write window step ``i`` with the return of the steps from ``i`` to the end."""
+        k = self._win_len - i
+        ret = float(self._win_rewards[i:self._win_len] @ self._gamma_pow[:k])
+        self._write(self._win_obs[i], int(self._win_actions[i]), ret, self._win_next,
+                    terminated, float(self._gamma_pow[k]))
+
+    def _check_batch_size(self, batch_size: int) -> int:
+        try:
+            n = operator.index(batch_size)
+        except TypeError:
+            raise AgentError(f"batch_size must be an integer, got {batch_size!r}") from None
+        if not 0 < n <= self._store.size:
+            raise AgentError(
+                f"cannot sample {n} transitions from a buffer holding {self._store.size}: "
+                "batch_size must lie in [1, len(buffer)]; add transitions before sampling"
+            )
+        return n
+
+    def _check_indices(self, indices: npt.ArrayLike) -> np.ndarray:
+        idx = np.asarray(indices)
+        if idx.ndim != 1 or idx.dtype.kind not in "iu":
+            raise AgentError(f"indices must be a 1-D integer array, got {idx.dtype} {idx.shape}")
+        if idx.size and (idx.min() < 0 or idx.max() >= self._store.size):
+            raise AgentError(
+                f"indices must lie in [0, {self._store.size}) (the stored transitions), "
+                f"got [{idx.min()}, {idx.max()}]"
+            )
+        return idx.astype(np.int64)
+
+    def _batch(self, indices: np.ndarray, weights: np.ndarray) -> Batch:
+        obs, actions, rewards, next_obs, terminated, discounts = self._store.gather(indices)
+        return Batch(obs, actions, rewards, next_obs, terminated, weights, indices, discounts)
+
+
+class PrioritizedReplayBuffer(ReplayBuffer):
+    """Proportional prioritized replay (Schaul et al., 2016) over a sum tree.
+
+    ``P(i) = (p_i + eps)**alpha / sum_j (p_j + eps)**alpha``. A new transition gets
+    the largest priority seen so far (1 at first). ``sample`` draws one point in
+    each of ``B`` equal segments of the total (stratified) and returns weights
+    ``(N * P(i))**-beta`` divided by the batch's largest weight.
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        obs_shape: tuple[int, ...],
+        *,
+        seed: int,
+        alpha: float = 0.6,
+        beta: float = 0.4,
+        eps: float = 1e-6,
+        obs_dtype: npt.DTypeLike = np.float32,
+        n_step: int = 1,
+        gamma: float = 0.99,
+    ) -> None:
+        """:param capacity: transitions kept; the oldest are overwritten first.
+        :param obs_shape: shape of one observation, e.g. ``(32,)``.
+        :param seed: seeds the buffer's own ``numpy.random.Generator``.
+        :param alpha: how much priorities count (0 samples uniformly).
+        :param beta: importance-sampling exponent, settable as ``buffer.beta`` (annealing).
+        :param eps: added to every priority (> 0) so no transition is never drawn again.
+        :param obs_dtype: storage dtype of observations (always sampled as float32).
+        :param n_step: rewards folded into each stored transition.
+        :param gamma: discount of the folded rewards and of ``Batch.discounts``.
+        """
+        super().__init__(capacity, obs_shape, seed=seed, obs_dtype=obs_dtype, n_step=n_step,
+                         gamma=gamma)
+        if not (math.isfinite(alpha) and alpha >= 0):
+            raise AgentError(f"alpha must be finite and >= 0, got {alpha!r}")
+        if not (math.isfinite(eps) and eps > 0):
+            raise AgentError(f"eps must be finite and > 0, got {eps!r}")
+        self._alpha = float(alpha)
+        self._eps = float(eps)
+        self.beta = beta
+        self._tree = SumTree(self.capacity)
+        self._max_priority = 1.0
+        self._synced = 0  # transitions written whose tree leaf is set
+
+    @property
+    def beta(self) -> float:
+        """Importance-sampling exponent: 0 leaves weights at 1, 1 corrects fully."""
+        return self._beta
+
+    @beta.setter
+    def beta(self, value: float) -> None:
+        if not (math.isfinite(value) and value >= 0):
+            raise AgentError(f"beta must be finite and >= 0, got {value!r}")
+        self._beta = float(value)
+
+    def sample(self, batch_size: int) -> Batch:
+        """Draw ``batch_size`` transitions with probability proportional to priority.
+
+        :param batch_size: rows to draw, ``1 <= batch_size <= len(self)``.
+        """
+        n = self._check_batch_size(batch_size)
+        self._sync()
+        total = self._tree.total
+        targets = self._rng.random(n)
+        targets += np.arange(n)
+        targets *= total / n
+        size = self._store.size
+        # limit: a rounding overshoot past the total must not land on an unfilled slot
+        indices, leaf = self._tree.find_prefix(targets, limit=size)
+        leaf *= size / total  # N * P(i)
+        weights = np.power(leaf, -self._beta, dtype=np.float32)
+        weights /= weights.max()
+        return self._batch(indices, weights)
+
+    def update_priorities(self, indices: npt.ArrayLike, priorities: npt.ArrayLike) -> None:
+        """Set the priorities (e.g. ``|TD error|``) of sampled transitions.
+
+        :param indices: ``Batch.indices`` of the sample.
+        :param priorities: one finite value >= 0 per index.
+        """
+        idx = self._check_indices(indices)
+        prio = np.asarray(priorities, dtype=np.float64)
+        if prio.shape != idx.shape:
+            raise AgentError(f"got {idx.size} indices but priorities of shape {prio.shape}")
+        if not np.isfinite(prio).all() or (prio < 0).any():
+            raise AgentError("priorities must be finite and >= 0 (e.g. |TD error|)")
+        self._sync()  # so the deferred leaves get the max priority as it was when added
+        if prio.size:
+            self._max_priority = max(self._max_priority, float(prio.max()))
+        self._tree.update(idx, (prio + self._eps) ** self._alpha)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The uniform buffer's state plus the sum tree, max priority and beta."""
+        self._sync()
+        return {**super().state_dict(), **self._tree.state_dict(), "alpha": self._alpha,
+                "eps": self._eps, "max_priority": self._max_priority, "beta": self._beta}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` returned.
+
+        :param state: a dict from ``state_dict``.
+        :raises CheckpointError: when the state is incomplete or from another buffer shape.
+        """
+        try:
+            max_priority = float(state["max_priority"])
+            beta = float(state["beta"])
+            saved = (float(state["alpha"]), float(state["eps"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"prioritized replay state is incomplete: {exc!r}") from exc
+        if saved != (self._alpha, self._eps):
+            raise CheckpointError(
+                f"prioritized replay state was saved with (alpha, eps) = {saved}, "
+                f"this buffer has {(self._alpha, self._eps)}"
+            )
+        if "tree" not in state:
+            raise CheckpointError("prioritized replay state has no sum tree ('tree')")
+        tree = SumTree(self.capacity)
+        tree.load_state_dict(state)
+        super().load_state_dict(state)
+        self._tree = tree
+        self._max_priority = max_priority
+        self.beta = beta
+        self._synced = self._store.written
+
+    def _sync(self) -> None:
+        """Give the transitions written since the last sync the max priority.
+
+        ``add`` only writes the ring; leaves are set here in one vectorised update,
+        before anything reads the tree or changes the max priority.
+        """
+        store = self._store
+        m = min(store.written - self._synced, store.capacity)
+        if m > 0:
+            slots = (store.cursor - m + np.arange(m)) % store.capacity
+            leaf = (self._max_priority + self._eps) ** self._alpha
+            self._tree.update(slots, np.full(m, leaf))
+        self._synced = store.written

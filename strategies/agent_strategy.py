@@ -1,0 +1,106 @@
+"""``AgentStrategy``: the bridge from bars to an agent that learns online.
+
+At each bar t (from ``trade_start`` on) it builds the observation from bars
+<= t and the current exposure, hands the agent the transition of the previous
+bar (its reward, the log change of portfolio value from t-1 to t, is known
+only now), asks the agent for an action, and lets ``ExposureStrategy`` trade
+it at the next open. The last bar of the data closes the episode as a
+truncation: the agent still bootstraps from that last observation.
+
+Any object with the Agent contract (``agents.base.Agent``: ``act``,
+``observe``) plugs in through the ``agent`` param. Subclasses such as
+``DQNStrategy`` add ``build_agent`` / ``load_agent`` so the runner can create
+the agent and train it over several episodes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from engine.errors import ConfigError
+from strategies.exposure import ExposureStrategy
+from strategies.features import observation, observation_size, step_reward
+
+PROGRESS_EVERY = 64  # bars between progress callbacks: keeps them off the hot path
+
+
+class AgentStrategy(ExposureStrategy):
+    """Hands every bar to an agent that acts and learns online."""
+
+    params: Any = (
+        ("agent", None),  # the agent object (Agent contract); set by the runner
+        ("window", 16),  # number of past log returns in the observation
+        ("learn", True),  # store transitions and learn while running
+        ("explore", True),  # exploring actions (training) or greedy (evaluation)
+        ("reward_scale", 100.0),  # reward = log value change x this
+        ("obs_scale", 100.0),  # returns in the observation x this
+        ("progress", None),  # callable(bars_done) for progress bars; set by the runner
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        if self.p.agent is None:
+            raise ConfigError(f"{type(self).__name__} needs an agent (param 'agent').")
+        if not isinstance(self.p.window, int) or self.p.window < 1:
+            raise ConfigError(f"window={self.p.window!r}: expected an integer >= 1.")
+        self.agent = self.p.agent
+        self.min_history = self.p.window + 1  # window returns need window + 1 closes
+        self._previous: tuple[np.ndarray, int, float] | None = None
+        self._bars = 0
+        self.episode_return = 0.0
+        self._learn_stats: list[dict[str, float]] = []
+
+    @classmethod
+    def observation_size(cls, params: dict[str, Any]) -> int:
+        """Observation length for these params (the agent's ``obs_dim``)."""
+        window = params.get("window", cls.params.window)  # type: ignore[attr-defined]
+        return observation_size(int(window))
+
+    def observe_bar(self) -> np.ndarray:
+        """The observation at the current bar (bars <= now, current exposure)."""
+        closes = np.asarray(self.data.close.get(size=self.p.window + 1))
+        return observation(
+            closes, self.data.high[0], self.data.low[0], self._exposure, self.p.obs_scale
+        )
+
+    def decide(self) -> int:
+        obs = self.observe_bar()
+        value = self.broker.getvalue()
+        if self._previous is not None:
+            self._store(obs, value)
+        action = int(self.agent.act(obs, explore=self.p.explore))
+        self._previous = (obs, action, value)
+        self._tick()
+        return action
+
+    def _store(self, obs: np.ndarray, value: float) -> None:
+        prev_obs, prev_action, prev_value = self._previous  # type: ignore[misc]
+        reward = step_reward(prev_value, value, self.p.reward_scale)
+        self.episode_return += reward
+        if not self.p.learn:
+            return
+        # End of data is truncation, not termination: the future still counts.
+        # Only a preloaded feed knows its length (the runner always preloads).
+        truncated = self.cerebro.p.preload and len(self.data) == self.data.buflen()
+        stats = self.agent.observe(prev_obs, prev_action, reward, obs, False, truncated)
+        if stats:
+            self._learn_stats.append(stats)
+
+    def _tick(self) -> None:
+        self._bars += 1
+        if self.p.progress is not None and self._bars % PROGRESS_EVERY == 0:
+            self.p.progress(PROGRESS_EVERY, self.episode_stats())
+
+    def episode_stats(self) -> dict[str, float]:
+        """Return (sum of rewards) and the means of the agent's learn stats."""
+        stats: dict[str, float] = {"return": self.episode_return, "bars": float(self._bars)}
+        for key in ("loss", "q_mean", "epsilon"):
+            values = [s[key] for s in self._learn_stats if key in s and math.isfinite(s[key])]
+            stats[key] = float(np.mean(values)) if values else math.nan
+        epsilon = getattr(self.agent, "epsilon", None)
+        if isinstance(epsilon, float):
+            stats["epsilon"] = epsilon
+        return stats
