@@ -74,6 +74,34 @@ def main() -> None:
 )
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @click.option(
+    "--episodes",
+    default=3,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Training passes over the train slice (learning strategies).",
+)
+@click.option("--freeze", is_flag=True, help="Do not learn during the test slice.")
+@click.option("--device", default="cpu", show_default=True, help="Torch device: cpu or cuda.")
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Torch CPU threads (0: torch's default).",
+)
+@click.option(
+    "--load",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Start the agent from this checkpoint (with --episodes 0: evaluate only).",
+)
+@click.option(
+    "--save",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also save the trained agent here (the run folder always has model.pt).",
+)
+@click.option(
     "--param",
     "params",
     multiple=True,

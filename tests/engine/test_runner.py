@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 from engine.cerebro import build_cerebro
+from engine.cli import main
 from engine.compat import bt
 from engine.config import BacktestConfig
 from engine.errors import ConfigError, UnknownNameError
@@ -42,15 +47,19 @@ def _plain_cerebro_value(frame: pd.DataFrame, **params: object) -> float:
     return float(cerebro.broker.getvalue())
 
 
-def test_sma_cross_matches_plain_cerebro_on_orcl() -> None:
-    result = backtest("sma-cross", "orcl", commission=0.001)
+def test_rlbt_run_sma_cross_matches_plain_cerebro_on_orcl(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    cli = CliRunner().invoke(main, ["run", "sma-cross", "--data", "orcl", "--commission",
+                                    "0.001", "--out", str(out), "--no-report"])
+    assert cli.exit_code == 0, cli.output
+    metrics = json.loads((out / "metrics.json").read_text())
     frame = load_prices("orcl")
     k = int(len(frame) * 0.7)
     train_value = _plain_cerebro_value(frame.iloc[:k])
     test_value = _plain_cerebro_value(frame, trade_start=frame.index[k].to_pydatetime())
-    assert result.train.metrics["final_value"] == pytest.approx(train_value, rel=1e-12)
-    assert result.test.metrics["final_value"] == pytest.approx(test_value, rel=1e-12)
-    assert result.test.metrics["trades"] > 5  # it did trade
+    assert metrics["train"]["final_value"] == pytest.approx(train_value, rel=1e-12)
+    assert metrics["test"]["final_value"] == pytest.approx(test_value, rel=1e-12)
+    assert metrics["test"]["trades"] > 5  # it did trade
 
 
 def test_test_slice_trades_from_its_first_bar(wavy_prices: pd.DataFrame) -> None:
