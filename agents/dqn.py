@@ -134,6 +134,7 @@ class DQNAgent(CheckpointMixin):
     """A DQN agent following the ``agents.base.Agent`` contract."""
 
     kind = "dqn"
+    counter_stats = ("updates", "skipped_nonfinite")  # running totals in learn() stats
     config_class = DQNConfig
     shape_fields = ("obs_dim", "n_actions", "hidden", "dueling")
     replay_fields = ("buffer_size", "prioritized", "n_step", "gamma")

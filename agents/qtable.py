@@ -87,6 +87,7 @@ class QTableAgent(CheckpointMixin):
     """Tabular Q-learning following the ``agents.base.Agent`` contract."""
 
     kind = "qtable"
+    counter_stats = ("updates", "skipped_nonfinite")  # running totals in learn() stats
     config_class = QTableConfig
     shape_fields = ("obs_dim", "n_actions", "bins")
 

@@ -20,7 +20,9 @@ from engine.atomic import atomic_path  # noqa: E402
 from engine.results import PeriodResult, RunResult  # noqa: E402
 
 _COLORS = {"train": "tab:blue", "test": "tab:orange"}
-_CURVES = ("return", "loss", "q_mean", "epsilon")  # learning curves, one small plot each
+# Learning curves: the episode return, then the first three of these in the log.
+_CURVES = ("loss", "policy_loss", "value_loss", "entropy", "q_mean", "epsilon")
+_CURVE_PLOTS = 4
 _MAX_MARKS = 300  # per period; beyond this the buy/sell marks are left out
 
 
@@ -40,7 +42,7 @@ def draw_report(result: RunResult) -> Figure:
     log = result.training_log
     rows = 4 if not log.empty else 3
     fig = plt.figure(figsize=(12, 3.2 * rows))
-    grid = fig.add_gridspec(rows, len(_CURVES))
+    grid = fig.add_gridspec(rows, _CURVE_PLOTS)
     price_ax = fig.add_subplot(grid[0, :])
     equity_ax = fig.add_subplot(grid[1, :], sharex=price_ax)
     dd_ax = fig.add_subplot(grid[2, :], sharex=price_ax)
@@ -58,7 +60,8 @@ def draw_report(result: RunResult) -> Figure:
     equity_ax.set_ylabel("portfolio value")
     dd_ax.set_ylabel("drawdown")
     if not log.empty:
-        for i, column in enumerate(_CURVES):
+        columns = ["return", *[c for c in _CURVES if c in log][: _CURVE_PLOTS - 1]]
+        for i, column in enumerate(columns):
             _plot_curve(fig.add_subplot(grid[3, i]), log, column)
     fig.tight_layout()
     return fig
@@ -126,8 +129,7 @@ def _plot_drawdown(ax: Axes, period: PeriodResult) -> None:
 
 
 def _plot_curve(ax: Axes, log: pd.DataFrame, column: str) -> None:
-    if column in log:
-        ax.plot(log["episode"], log[column], marker="o")
+    ax.plot(log["episode"], log[column], marker="o")
     ax.set_title(f"{column} per training episode", fontsize=9)
     ax.set_xlabel("episode")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

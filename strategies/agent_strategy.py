@@ -95,11 +95,18 @@ class AgentStrategy(ExposureStrategy):
             self.p.progress(PROGRESS_EVERY, self.episode_stats())
 
     def episode_stats(self) -> dict[str, float]:
-        """Return (sum of rewards) and the means of the agent's learn stats."""
+        """Return (sum of rewards), bars, and the episode means of the agent's
+        learn stats (the last value for the running counters it names in
+        ``counter_stats``)."""
         stats: dict[str, float] = {"return": self.episode_return, "bars": float(self._bars)}
-        for key in ("loss", "q_mean", "epsilon"):
+        counters = set(getattr(self.agent, "counter_stats", ()))
+        keys = dict.fromkeys(k for s in self._learn_stats for k in s)  # ordered, unique
+        for key in keys:
             values = [s[key] for s in self._learn_stats if key in s and math.isfinite(s[key])]
-            stats[key] = float(np.mean(values)) if values else math.nan
+            if key in counters:
+                stats[key] = values[-1] if values else math.nan
+            else:
+                stats[key] = float(np.mean(values)) if values else math.nan
         epsilon = getattr(self.agent, "epsilon", None)
         if isinstance(epsilon, float):
             stats["epsilon"] = epsilon
