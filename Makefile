@@ -19,7 +19,7 @@ $(BIN)/rlbt: pyproject.toml
 venv: $(BIN)/rlbt
 
 demo: venv
-	$(BIN)/rlbt run sma-cross --data orcl --out runs/demo --overwrite
+	$(BIN)/rlbt run dqn --data orcl --out runs/demo --overwrite
 
 test: venv lint
 	$(BIN)/python -m pytest -q

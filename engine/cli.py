@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
 from engine.config import BacktestConfig
 from engine.errors import is_user_error
@@ -168,21 +167,16 @@ def data(source: str, date_format: str | None, start: str | None, end: str | Non
 @main.command()
 @click.argument("name", required=False)
 def strategies(name: str | None) -> None:
-    """List strategies with a description and their params (or one in full)."""
-    from engine.registry import describe, list_strategies, resolve_strategy, strategy_params
+    """List strategies: built-ins and installed plugins, with their params.
 
-    console = Console()
+    With NAME (any name `rlbt run` accepts), show that one in full.
+    """
+    from engine.console import print_strategies, print_strategy
+
     if name:
-        cls = resolve_strategy(name)
-        console.print(f"[bold]{name}[/bold]: {describe(cls)}")
-        console.print((cls.__doc__ or "").strip())
-        for key, default in strategy_params(cls).items():
-            console.print(f"  --param {key}={default!r}")
-        return
-    for info in list_strategies():
-        params = ", ".join(f"{k}={v!r}" for k, v in info.params.items())
-        console.print(f"[bold]{info.name:<16}[/bold] {info.description}")
-        console.print(f"  [dim]{info.source}; params: {params or '(none)'}[/dim]")
+        print_strategy(name)
+    else:
+        print_strategies()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -40,3 +40,35 @@ def _fmt(key: str, value: float) -> str:
 def print_result(result: RunResult, console: Console | None = None) -> None:
     """Print the metrics table."""
     (console or Console()).print(metrics_table(result))
+
+
+_LISTED_PARAMS = 5  # params shown per strategy in the list; NAME shows all
+
+
+def print_strategies(console: Console | None = None) -> None:
+    """The table of ``rlbt strategies``."""
+    from engine.registry import list_strategies
+
+    table = Table(title="strategies (rlbt strategies NAME for one in full)")
+    for column in ("name", "source", "description", "params"):
+        table.add_column(column, overflow="fold")
+    for info in list_strategies():
+        items = [f"{k}={v!r}" for k, v in info.params.items()]
+        shown = ", ".join(items[:_LISTED_PARAMS])
+        if len(items) > _LISTED_PARAMS:
+            shown += f", ... ({len(items) - _LISTED_PARAMS} more)"
+        table.add_row(info.name, info.source, info.description, shown or "-")
+    (console or Console()).print(table)
+
+
+def print_strategy(name: str, console: Console | None = None) -> None:
+    """One strategy in full: source, docstring and every param with its default."""
+    from engine.registry import find_strategy, strategy_params
+
+    console = console or Console()
+    found = find_strategy(name)
+    console.print(f"[bold]{name}[/bold]  ({found.source})")
+    console.print((found.obj.__doc__ or "(no description)").strip(), highlight=False)
+    console.print("params (--param KEY=VALUE):")
+    for key, default in strategy_params(found.obj).items():
+        console.print(f"  {key} = {default!r}", highlight=False)

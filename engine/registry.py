@@ -2,17 +2,21 @@
 torch) statically: built-ins are lazy ``"module:Class"`` strings, resolved
 only when asked for.
 
-A strategy is named by a built-in name or ``package.module:Class``.
+A strategy is named by a built-in name, an entry point in the group
+``rlbt.strategies``, ``path/to/file.py:Class`` or ``package.module:Class``
+(see ``engine.plugins``).
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
 from engine.compat import bt
-from engine.errors import ConfigError, UnknownNameError
+from engine.errors import ConfigError, RlbtError
+from engine.plugins import Found, entry_points, find
+
+STRATEGY_GROUP = "rlbt.strategies"
 
 BUILTINS: dict[str, str] = {
     "buy-and-hold": "strategies.baselines:BuyAndHold",
@@ -41,30 +45,23 @@ class StrategyInfo:
 def resolve_strategy(name: str) -> type:
     """The ``bt.Strategy`` subclass named ``name``.
 
-    :param name: a built-in name or ``package.module:Class``.
-    :raises UnknownNameError: an unknown built-in name ("did you mean").
-    :raises ConfigError: a ``module:Class`` that cannot be imported or is not a Strategy.
+    :param name: a built-in name, an ``rlbt.strategies`` entry point,
+        ``path/to/file.py:Class`` or ``package.module:Class``.
+    :raises UnknownNameError: an unknown plain name ("did you mean").
+    :raises ConfigError: a plugin that cannot be found or is not a Strategy.
     """
-    target = BUILTINS.get(name)
-    if target is None:
-        if ":" not in name:
-            raise UnknownNameError("strategy", name, BUILTINS)
-        target = name
-    return _import_strategy(target)
+    return find_strategy(name).obj
 
 
-def _import_strategy(target: str) -> type:
-    module_name, _, attr = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"Cannot import strategy module {module_name!r}: {exc}") from exc
-    cls = getattr(module, attr, None)
-    if cls is None:
-        raise ConfigError(f"Module {module_name!r} has no attribute {attr!r}.")
-    if not (isinstance(cls, type) and issubclass(cls, bt.Strategy)):
-        raise ConfigError(f"{target!r} is not a backtrader Strategy subclass.")
-    return cls
+def find_strategy(name: str) -> Found:
+    """Like ``resolve_strategy``, with where the class came from."""
+    found = find(name, kind="strategy", group=STRATEGY_GROUP, builtins=BUILTINS)
+    if not (isinstance(found.obj, type) and issubclass(found.obj, bt.Strategy)):
+        raise ConfigError(
+            f"strategy {name!r} is {found.obj!r}, not a backtrader Strategy subclass "
+            "(class MyStrategy(bt.Strategy): ...)."
+        )
+    return found
 
 
 def strategy_params(cls: type) -> dict[str, Any]:
@@ -74,16 +71,22 @@ def strategy_params(cls: type) -> dict[str, Any]:
 
 
 def describe(cls: type) -> str:
-    """First line of the class docstring."""
+    """First paragraph of the class docstring, on one line."""
     doc = (cls.__doc__ or "").strip()
-    return doc.splitlines()[0] if doc else "(no description)"
+    return " ".join(doc.split("\n\n")[0].split()) if doc else "(no description)"
 
 
 def list_strategies() -> list[StrategyInfo]:
-    """Every built-in strategy with its description and params."""
+    """Built-in strategies and those installed as entry points; a plugin that
+    fails to load is listed with its error instead of its description."""
+    names = [*BUILTINS, *sorted(set(entry_points(STRATEGY_GROUP)) - set(BUILTINS))]
     infos = []
-    for name, target in BUILTINS.items():
-        cls = resolve_strategy(name)
-        source = f"built-in ({target})"
-        infos.append(StrategyInfo(name, source, describe(cls), strategy_params(cls)))
+    for name in names:
+        try:
+            found = find_strategy(name)
+        except RlbtError as exc:
+            infos.append(StrategyInfo(name, "entry point", f"(failed to load: {exc})", {}))
+            continue
+        cls = found.obj
+        infos.append(StrategyInfo(name, found.source, describe(cls), strategy_params(cls)))
     return infos

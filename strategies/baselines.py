@@ -38,7 +38,7 @@ class SmaCross(ExposureStrategy):
 
 class MeanForecast(ExposureStrategy):
     """The course's baseline forecaster: the next close is predicted as the mean
-    of the last ``window`` closes; long when that forecast is above the close."""
+    of the last `window` closes; long when that forecast is above the close."""
 
     params: Any = (("window", 20),)
 

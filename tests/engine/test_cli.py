@@ -97,7 +97,7 @@ def test_strategies_lists_builtins_with_params(runner: CliRunner) -> None:
         assert name in result.output
     assert "fast=10" in result.output
     one = runner.invoke(main, ["strategies", "sma-cross"])
-    assert one.exit_code == 0 and "--param slow=30" in one.output
+    assert one.exit_code == 0 and "slow = 30" in one.output and "built-in" in one.output
 
 
 def test_usage_error_exits_2(runner: CliRunner) -> None:
