@@ -1,17 +1,15 @@
 """Replay memory: uniform and prioritized sampling over a preallocated NumPy ring.
 
-``ReplayBuffer`` validates input, folds n-step returns and samples; the ring
-itself (each observation stored once, see ``agents.replay_storage``) and the
-sum tree (``agents.sum_tree``) live beside it. No Python object is kept per
-transition, and each buffer owns its ``numpy.random.Generator``.
+``ReplayBuffer`` checks input and samples. The pieces beside it: the ring,
+which stores each observation once (``agents.replay_storage``, layout and
+memory figures there), the n-step window (``agents.replay_nstep``) and the sum
+tree (``agents.sum_tree``). No Python object is kept per transition, and each
+buffer owns its ``numpy.random.Generator``.
 
-N-step returns (``n_step > 1``) are folded at write time from a window of the
-last ``n_step`` raw steps: the transition stored for step ``t`` has reward
-``sum_{k<n} gamma**k r[t+k]``, ``next_obs`` = the observation at ``t + n``,
-``terminated`` if the episode ended inside the window, and
-``discounts = gamma**k`` for the ``k`` rewards it holds, so every agent computes
-``target = r + discount * (1 - terminated) * Q(next_obs)``. Steps still in the
-window are not sampled and not counted by ``len``.
+Every row carries ``discounts = gamma**k`` for the ``k`` rewards folded into it
+(``gamma`` for one-step rows), so every agent computes
+``target = r + discount * (1 - terminated) * Q(next_obs)``; with ``n_step > 1``
+the steps still in the window are neither sampled nor counted by ``len``.
 """
 
 from __future__ import annotations
@@ -24,10 +22,9 @@ import numpy as np
 import numpy.typing as npt
 
 from agents.errors import AgentError, CheckpointError
+from agents.replay_nstep import NStepWindow
 from agents.replay_storage import TransitionStore
 from agents.sum_tree import SumTree
-
-_WINDOW = ("window_obs", "window_actions", "window_rewards", "window_next")
 
 
 class Batch(NamedTuple):
@@ -89,13 +86,8 @@ class ReplayBuffer:
         self._rng = np.random.default_rng(seed)
         self._store = TransitionStore(capacity, self._obs_shape, self._obs_dtype, self._n_step)
         self._write = self._store.write  # bound once: add() is the per-bar hot path
-        self._gamma_pow = self._gamma ** np.arange(self._n_step + 1, dtype=np.float64)
-        # the n-step window: raw steps not yet written, oldest first
-        self._win_obs = np.zeros((self._n_step, *self._obs_shape), self._obs_dtype)
-        self._win_actions = np.zeros(self._n_step, dtype=np.int64)
-        self._win_rewards = np.zeros(self._n_step, dtype=np.float64)
-        self._win_next = np.zeros(self._obs_shape, self._obs_dtype)
-        self._win_len = 0
+        self._window = NStepWindow(self._n_step, self._gamma, self._obs_shape, self._obs_dtype,
+                                   self._write)
 
     @property
     def capacity(self) -> int:
@@ -141,7 +133,7 @@ class ReplayBuffer:
         if self._n_step == 1:
             self._write(o, action, reward, nx, terminated, self._gamma)
         else:
-            self._add_to_window(o, action, reward, nx, terminated)
+            self._window.add(o, action, reward, nx, terminated)
 
     def add_batch(
         self, obs: npt.ArrayLike, actions: npt.ArrayLike, rewards: npt.ArrayLike,
@@ -174,7 +166,7 @@ class ReplayBuffer:
             raise AgentError(f"actions must be integers, got {act.dtype}")
         if self._n_step > 1:
             for i in range(k):
-                self._add_to_window(o[i], int(act[i]), float(rew[i]), nx[i], bool(term[i]))
+                self._window.add(o[i], int(act[i]), float(rew[i]), nx[i], bool(term[i]))
         elif k:
             self._store.write_batch(o, act.astype(np.int64), rew, nx, term, self._gamma)
 
@@ -185,7 +177,7 @@ class ReplayBuffer:
         ``next_obs`` and ``terminated = False``, with ``discounts = gamma**k`` so the
         agent still bootstraps. A no-op when ``n_step == 1`` or the window is empty.
         """
-        self._drain_window(terminated=False)
+        self._window.drain(terminated=False)
 
     def sample(self, batch_size: int) -> Batch:
         """Draw ``batch_size`` stored transitions uniformly, with replacement.
@@ -211,12 +203,9 @@ class ReplayBuffer:
 
     def state_dict(self) -> dict[str, Any]:
         """Copies of the arrays and counters, and the RNG state: loading it resumes identically."""
-        window = {"window_obs": self._win_obs, "window_actions": self._win_actions,
-                  "window_rewards": self._win_rewards, "window_next": self._win_next}
         return {
             **self._store.state_dict(),
-            **{key: value.copy() for key, value in window.items()},
-            "window_len": self._win_len,
+            **self._window.state_dict(),
             "gamma": self._gamma,
             "rng": self._rng.bit_generator.state,
         }
@@ -228,57 +217,19 @@ class ReplayBuffer:
         :raises CheckpointError: when the state is incomplete or from a buffer of another shape.
         """
         try:
-            window = {key: np.array(state[key]) for key in _WINDOW}
-            win_len = int(state["window_len"])
             gamma = float(state["gamma"])
             rng = np.random.Generator(type(self._rng.bit_generator)())
             rng.bit_generator.state = dict(state["rng"])
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"replay state is incomplete or malformed: {exc!r}") from exc
-        if window["window_obs"].shape != self._win_obs.shape or not 0 <= win_len < self._n_step:
-            raise CheckpointError("replay state has an n-step window of another size")
         if gamma != self._gamma:
             raise CheckpointError(f"replay state was saved with gamma {gamma}, not {self._gamma}")
-        self._store.load_state_dict(state)  # validates everything before changing anything
+        window = NStepWindow(self._n_step, self._gamma, self._obs_shape, self._obs_dtype,
+                             self._write)
+        window.load_state_dict(state)
+        self._store.load_state_dict(state)  # checks everything before changing anything
+        self._window = window
         self._rng = rng
-        self._win_obs = window["window_obs"].astype(self._obs_dtype)
-        self._win_actions = window["window_actions"].astype(np.int64)
-        self._win_rewards = window["window_rewards"].astype(np.float64)
-        self._win_next = window["window_next"].astype(self._obs_dtype)
-        self._win_len = win_len
-
-    def _add_to_window(
-        self, o: np.ndarray, action: int, reward: float, nx: np.ndarray, terminated: bool,
-    ) -> None:
-        if self._win_len and o.tobytes() != self._win_next.tobytes():
-            self._drain_window(terminated=False)  # the stream broke without a flush
-        m = self._win_len
-        self._win_obs[m] = o
-        self._win_actions[m] = action
-        self._win_rewards[m] = reward
-        self._win_next[...] = nx
-        self._win_len = m + 1
-        if terminated:
-            self._drain_window(terminated=True)
-        elif self._win_len == self._n_step:
-            self._write_window_row(0, terminated=False)
-            # shift the window by one step; n is small, so copying beats a ring here
-            self._win_obs[:-1] = self._win_obs[1:]
-            self._win_actions[:-1] = self._win_actions[1:]
-            self._win_rewards[:-1] = self._win_rewards[1:]
-            self._win_len -= 1
-
-    def _drain_window(self, terminated: bool) -> None:
-        for i in range(self._win_len):
-            self._write_window_row(i, terminated)
-        self._win_len = 0
-
-    def _write_window_row(self, i: int, terminated: bool) -> None:
-        """Write window step ``i`` with the return of the steps from ``i`` to the end."""
-        k = self._win_len - i
-        ret = float(self._win_rewards[i:self._win_len] @ self._gamma_pow[:k])
-        self._write(self._win_obs[i], int(self._win_actions[i]), ret, self._win_next,
-                    terminated, float(self._gamma_pow[k]))
 
     def _check_batch_size(self, batch_size: int) -> int:
         try:
@@ -335,7 +286,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         :param seed: seeds the buffer's own ``numpy.random.Generator``.
         :param alpha: how much priorities count (0 samples uniformly).
         :param beta: importance-sampling exponent, settable as ``buffer.beta`` (annealing).
-        :param eps: added to every priority (> 0) so no transition is never drawn again.
+        :param eps: added to every priority (> 0) so every transition keeps a chance.
         :param obs_dtype: storage dtype of observations (always sampled as float32).
         :param n_step: rewards folded into each stored transition.
         :param gamma: discount of the folded rewards and of ``Batch.discounts``.
@@ -385,6 +336,9 @@ class PrioritizedReplayBuffer(ReplayBuffer):
 
     def update_priorities(self, indices: npt.ArrayLike, priorities: npt.ArrayLike) -> None:
         """Set the priorities (e.g. ``|TD error|``) of sampled transitions.
+
+        A slot overwritten since it was sampled passes the priority on to its new
+        transition, as in the reference implementations: the next sample corrects it.
 
         :param indices: ``Batch.indices`` of the sample.
         :param priorities: one finite value >= 0 per index.

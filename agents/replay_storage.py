@@ -59,6 +59,7 @@ class TransitionStore:
         self.capacity = capacity
         self._shape = obs_shape
         self._dtype = obs_dtype
+        self._to_float32 = obs_dtype != np.float32  # decided once: a dtype compare is slow
         self._lag = lag
         self._side_base = capacity + lag
         side = min(capacity, max(16, capacity // 64))
@@ -147,7 +148,7 @@ class TransitionStore:
         floats = self._floats.take(indices, axis=1)
         obs = self._rows.take(indices, axis=0)
         next_obs = self._rows.take(ints[1], axis=0)
-        if self._dtype != np.float32:
+        if self._to_float32:
             obs, next_obs = obs.astype(np.float32), next_obs.astype(np.float32)
         return obs, ints[0], floats[0], next_obs, floats[1], floats[2]
 

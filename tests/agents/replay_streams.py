@@ -30,16 +30,19 @@ def observation(value: float) -> np.ndarray:
     return np.array([value, value + 0.25, -value], dtype=np.float32)
 
 
-def stream(episode_lengths: Sequence[int], ends: Sequence[str] = ()) -> list[Step]:
+def stream(
+    episode_lengths: Sequence[int], ends: Sequence[str] = (), start: float = 0.0
+) -> list[Step]:
     """Episodes back to back, numbered transitions, observations unique per step.
 
     :param episode_lengths: steps in each episode (>= 1).
     :param ends: per episode, how it ends: ``"terminal"`` (default), ``"truncated"``
         (last next_obs is never seen again, not terminated) or ``"continue"``
         (the next episode starts from this episode's last next_obs).
+    :param start: the value of the first observation.
     """
     steps: list[Step] = []
-    value = 0.0
+    value = start
     for episode, length in enumerate(episode_lengths):
         end = ends[episode] if episode < len(ends) else "terminal"
         for i in range(length):

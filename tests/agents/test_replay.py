@@ -73,12 +73,19 @@ def test_a_continuous_stream_stores_each_observation_once() -> None:
     assert buffer.state_dict()["rows"].shape[0] == 64 + 1 + 16
 
 
-def test_side_rows_grow_when_every_step_ends_an_episode() -> None:
+@pytest.mark.parametrize("long_episodes_first", [False, True])
+def test_side_rows_grow_when_every_step_ends_an_episode(long_episodes_first: bool) -> None:
+    # long episodes first leave the side rows' ring head mid-way when growth starts
+    warmup = [10] * 10 if long_episodes_first else []
+    lengths = warmup + [1] * 450
+    steps = stream(lengths, ["truncated"] * len(lengths))
     buffer = make(200)
-    steps = stream([1] * 450, ["truncated"] * 450)
     add_all(buffer, steps)
     assert buffer.state_dict()["rows"].shape[0] > 200 + 1 + 16
     assert_holds_exactly(buffer, steps, GAMMA)
+    small = make(40)  # grows while holding the long episodes' side rows
+    add_all(small, steps[:130])
+    assert_holds_exactly(small, steps[:130], GAMMA)
 
 
 episodes = st.lists(st.integers(1, 6), min_size=1, max_size=30)
@@ -168,11 +175,12 @@ def test_state_dict_round_trip_resumes_identically(n_step: int) -> None:
     restored.load_state_dict(tensor_round_trip(state))
     for _ in range(3):
         assert_batches_equal(original.sample(6), restored.sample(6))
-    # the pending next_obs is restored too: a continuing stream is stored the same way
-    more = stream([10], ["truncated"])
+    # the pending next_obs is restored too: a stream that continues is stored the same way
+    more = stream([10], ["truncated"], start=9.0)
     for buffer in (original, restored):
         add_all(buffer, more)
         buffer.flush()
+    np.testing.assert_array_equal(original.state_dict()["ints"], restored.state_dict()["ints"])
     assert len(original) == len(restored) == 39
     assert_batches_equal(original.gather(np.arange(39)), restored.gather(np.arange(39)))
     assert_batches_equal(original.sample(6), restored.sample(6))
@@ -294,6 +302,25 @@ def test_nstep_window_is_flushed_when_the_stream_breaks() -> None:
     nstep_episode(buffer, 20.0, [2.0, 2.0, 2.0], end="open")  # obs 20 != last next_obs 2
     assert stored(buffer) == {0: (1.5, 2.0, False, 0.25), 1: (1.0, 2.0, False, 0.5),
                               20: (3.5, 23.0, False, 0.125)}
+
+
+def test_nstep_add_batch_equals_repeated_add() -> None:
+    steps = stream([4, 2, 6], ["truncated", "continue"])
+    one_by_one, batched = make(7, seed=2, n_step=3), make(7, seed=2, n_step=3)
+    add_all(one_by_one, steps)
+    add_in_batches(batched, steps, [5, 1, 3])
+    assert len(batched) == len(one_by_one) == 7
+    assert_batches_equal(one_by_one.gather(np.arange(7)), batched.gather(np.arange(7)))
+    assert_batches_equal(one_by_one.sample(7), batched.sample(7))
+
+
+def test_scalar_observations() -> None:
+    buffer = ReplayBuffer(3, (), seed=0)
+    for t in range(4):
+        buffer.add(float(t), t, 0.0, float(t + 1), False)
+    batch = buffer.gather(np.arange(3))
+    assert batch.obs.shape == (3,)
+    np.testing.assert_array_equal(batch.next_obs, batch.obs + 1)
 
 
 @pytest.mark.parametrize("capacity", [1, 2, 5, 40])

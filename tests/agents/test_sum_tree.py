@@ -12,13 +12,12 @@ from agents.sum_tree import SumTree
 
 
 @settings(max_examples=150, deadline=None)
-@given(data=st.data(), capacity=st.integers(1, 300), branching=st.sampled_from([2, 3, 16]),
-       scan_size=st.sampled_from([1, 4, 1024]))
+@given(data=st.data(), capacity=st.integers(1, 300), scan_depth=st.sampled_from([0, 1, 3, 10]))
 def test_matches_brute_force_on_integer_leaves(
-    data: st.DataObject, capacity: int, branching: int, scan_size: int
+    data: st.DataObject, capacity: int, scan_depth: int
 ) -> None:
     """Integer leaves make every sum exact, so the answers must match exactly."""
-    tree = SumTree(capacity, branching=branching, scan_size=scan_size)
+    tree = SumTree(capacity, scan_depth=scan_depth)
     leaves = np.zeros(capacity)
     for _ in range(data.draw(st.integers(1, 4))):
         indices = data.draw(st.lists(st.integers(0, capacity - 1), min_size=1, max_size=25))
@@ -47,7 +46,7 @@ def test_matches_brute_force_on_integer_leaves(
 )
 def test_prefix_search_on_float_leaves(leaves: list[float], fractions: list[float]) -> None:
     values = np.array(leaves)
-    tree = SumTree(values.size, branching=4, scan_size=16)
+    tree = SumTree(values.size, scan_depth=4)
     tree.update(np.arange(values.size), values)
     total = values.sum()
     np.testing.assert_allclose(tree.total, total, rtol=1e-12)
@@ -68,8 +67,8 @@ def test_tree_shape_does_not_change_answers(size: int) -> None:
     values = rng.integers(1, 5, size=size).astype(np.float64)
     targets = rng.uniform(0, values.sum(), size=1_000)
     answers = []
-    for branching, scan_size in ((2, 1), (16, 1024), (7, 50), (16, 10_000)):
-        tree = SumTree(values.size, branching=branching, scan_size=scan_size)
+    for scan_depth in (0, 4, 10, 20):
+        tree = SumTree(values.size, scan_depth=scan_depth)
         tree.update(np.arange(values.size), values)
         answers.append(tree.find_prefix(targets)[0])
     for other in answers[1:]:
@@ -77,7 +76,7 @@ def test_tree_shape_does_not_change_answers(size: int) -> None:
 
 
 def test_overshoot_is_clamped_to_limit() -> None:
-    tree = SumTree(8, branching=2, scan_size=1)
+    tree = SumTree(8, scan_depth=0)
     tree.update(np.arange(3), np.array([1.0, 1.0, 1.0]))
     found, values = tree.find_prefix(np.array([3.0, 100.0]), limit=3)
     np.testing.assert_array_equal(found, [2, 2])
@@ -86,9 +85,9 @@ def test_overshoot_is_clamped_to_limit() -> None:
 
 
 def test_state_round_trip() -> None:
-    tree = SumTree(37, branching=3, scan_size=2)
+    tree = SumTree(37, scan_depth=2)
     tree.update(np.arange(37), np.arange(37, dtype=np.float64))
-    other = SumTree(37, branching=3, scan_size=2)
+    other = SumTree(37, scan_depth=2)
     other.load_state_dict(tree.state_dict())
     assert other.total == tree.total == 666
     np.testing.assert_array_equal(other.find_prefix(np.arange(666.0))[0],
@@ -113,8 +112,7 @@ def test_update_rejects_bad_input(indices: list[float], values: list[float], mat
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [({"capacity": 0}, "capacity"), ({"capacity": -2}, "capacity"), ({"capacity": 2.5}, "capacity"),
-     ({"capacity": True}, "capacity"), ({"branching": 1}, "branching"),
-     ({"scan_size": 0}, "scan_size")],
+     ({"capacity": True}, "capacity"), ({"scan_depth": -1}, "scan_depth")],
 )
 def test_rejects_bad_settings(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(AgentError, match=match):
