@@ -179,5 +179,74 @@ def strategies(name: str | None) -> None:
         print_strategies()
 
 
+@main.group()
+def new() -> None:
+    """Create things: a strategy plugin package."""
+
+
+@new.command("strategy")
+@click.argument("name")
+@click.option("--agent", is_flag=True, help="An agent strategy with its own learning agent.")
+@click.option(
+    "--dir",
+    "parent",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder to create the package in.",
+)
+def new_strategy(name: str, agent: bool, parent: Path) -> None:
+    """Scaffold the plugin package rlbt-NAME: pyproject with the entry point, a
+    strategy module, a test on bundled data and a README."""
+    from engine.scaffold import scaffold_strategy
+
+    root = scaffold_strategy(name, parent, agent=agent)
+    click.echo(f"Created {root}. Next:\n  pip install -e {root}\n  rlbt run {name}")
+
+
+@main.command()
+@click.argument("strategy")
+@click.option("--data", "source", default="orcl", show_default=True, help="Dataset or file.")
+@click.option(
+    "--cuts",
+    default=3,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Cut points spread over the test slice.",
+)
+@click.option("--split", default=0.7, show_default=True, type=float)
+@click.option("--train-end", default=None)
+@click.option("--start", default=None)
+@click.option("--end", default=None)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@click.option("--episodes", default=1, show_default=True, type=click.IntRange(min=0))
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE")
+def lookahead(
+    strategy: str, source: str, cuts: int, params: tuple[str, ...], **options: Any
+) -> None:
+    """Check that STRATEGY never uses a bar after the one it decides on.
+
+    Runs it on the full data, on the data cut at --cuts points, and on data
+    whose future was replaced, with the same seed; reports every decision
+    before a cut that changed. Exit 0 when clean, 1 when a leak was found.
+    """
+    from engine.lookahead import check_lookahead
+    from engine.params import parse_param_pairs
+
+    config = BacktestConfig(params=parse_param_pairs(params), **options)
+    report = check_lookahead(strategy, source, cuts=cuts, config=config)
+    cut_list = ", ".join(f"{c:%Y-%m-%d %H:%M}" for c in report.cuts)
+    if report.clean:
+        click.echo(f"No look-ahead found in {strategy} (cuts at {cut_list}).")
+        return
+    click.echo(
+        f"Look-ahead in {strategy}: {len(report.leaks)} decisions changed with the future.",
+        err=True,
+    )
+    for leak in report.leaks[:20]:
+        click.echo(f"  {leak}", err=True)
+    sys.exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -116,8 +116,9 @@ def _trace(strategy: str | type, frame: pd.DataFrame, config: BacktestConfig) ->
 
     def probe(strat: Any) -> None:
         when, action, exposure = strat.decisions[-1]
-        agent = getattr(strat, "agent", None)
-        digest = state_digest(agent.state_dict()) if agent is not None else ""
+        # Agents without state_dict() are compared by their decisions alone.
+        state_dict = getattr(getattr(strat, "agent", None), "state_dict", None)
+        digest = state_digest(state_dict()) if callable(state_dict) else ""
         period = "train" if strat.p.trade_start is None else "test"
         trace[(period, pd.Timestamp(when))] = (action, exposure, digest)
 

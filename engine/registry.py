@@ -24,6 +24,7 @@ BUILTINS: dict[str, str] = {
     "mean-forecast": "strategies.baselines:MeanForecast",
     "dqn": "strategies.dqn_strategy:DQNStrategy",
     "qtable": "strategies.qtable_strategy:QTableStrategy",
+    "agent": "strategies.plugin_agent:PluginAgentStrategy",
 }
 
 # Params the runner sets itself; users never pass them with --param.

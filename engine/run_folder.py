@@ -52,7 +52,7 @@ def write_run(result: RunResult, out: Path) -> list[Path]:
     ]
     if not result.training_log.empty:
         written.append(_write_csv(out / "training.csv", result.training_log))
-    if result.agent is not None:
+    if callable(getattr(result.agent, "save", None)):
         result.agent.save(out / "model.pt")  # agents write atomically themselves
         written.append(out / "model.pt")
     return written

@@ -16,6 +16,7 @@ import pandas as pd
 
 from engine.cerebro import run_strategy
 from engine.config import BacktestConfig
+from engine.errors import ConfigError
 from engine.progress import EpisodeBar
 
 RUNNER_OWNED = ("agent", "learn", "explore", "progress")
@@ -30,8 +31,14 @@ def make_agent(cls: type, params: dict[str, Any], config: BacktestConfig) -> Any
     """The agent of this run: loaded from ``config.load`` or built fresh."""
     owner: Any = cls
     if config.load:
-        return owner.load_agent(config.load, params, device=config.device, threads=config.threads)
-    return owner.build_agent(params, seed=config.seed, device=config.device, threads=config.threads)
+        agent = owner.load_agent(config.load, params, device=config.device, threads=config.threads)
+    else:
+        agent = owner.build_agent(
+            params, seed=config.seed, device=config.device, threads=config.threads
+        )
+    if config.save and not callable(getattr(agent, "save", None)):
+        raise ConfigError(f"--save {config.save}: this strategy's agent has no save().")
+    return agent
 
 
 def train_agent(

@@ -1,0 +1,1 @@
+"""The sign-bandit strategy for rlbt."""
