@@ -115,6 +115,20 @@ def main() -> None:
 )
 @click.option("--overwrite", is_flag=True, help="Allow writing into a non-empty --out folder.")
 @click.option("--no-report", is_flag=True, help="Skip report.png.")
+@click.option(
+    "--walk-forward",
+    "walk_forward_k",
+    type=click.IntRange(min=1),
+    default=None,
+    help="K successive train/test windows instead of one split (test slices chained).",
+)
+@click.option(
+    "--window-mode",
+    type=click.Choice(["expanding", "rolling"]),
+    default="expanding",
+    show_default=True,
+    help="Walk-forward train windows: from the start, or a fixed length.",
+)
 def run(
     strategy: str,
     source: str,
@@ -122,6 +136,8 @@ def run(
     out: Path | None,
     overwrite: bool,
     no_report: bool,
+    walk_forward_k: int | None,
+    window_mode: str,
     **options: Any,
 ) -> None:
     """Backtest STRATEGY on train and test slices beside buy-and-hold.
@@ -134,6 +150,15 @@ def run(
 
     config = BacktestConfig(params=parse_param_pairs(params), **options)
     out_dir = prepare_run_dir(out or default_run_dir(strategy), overwrite=overwrite)
+    if walk_forward_k is not None:
+        from engine.walk_forward import walk_forward
+        from engine.walk_forward_io import print_walk_forward, write_walk_forward
+
+        wf = walk_forward(strategy, source, config, walk_forward_k, window_mode, progress=True)
+        write_walk_forward(wf, out_dir, report=not no_report)
+        print_walk_forward(wf)
+        click.echo(f"Run folder: {out_dir}")
+        return
     result = backtest(strategy, source, config, progress=True)
     write_run(result, out_dir)
     if not no_report:

@@ -91,3 +91,27 @@ def _sortino(returns: np.ndarray, bars_per_year: float) -> float:
     if dd == 0:
         return 0.0
     return float(np.mean(returns) / dd * math.sqrt(bars_per_year))
+
+
+def curve_metrics(values: pd.Series, start_value: float, bars_per_year: float) -> dict[str, float]:
+    """Return metrics of an equity curve alone (a stitched walk-forward curve,
+    which no single backtrader run produced).
+
+    :param values: portfolio value per bar, DatetimeIndex.
+    :param start_value: value before the first bar.
+    :param bars_per_year: for annualising.
+    """
+    series = values.to_numpy(dtype=float)
+    returns = np.diff(np.concatenate([[start_value], series])) / np.concatenate(
+        [[start_value], series[:-1]]
+    )
+    peak = np.maximum.accumulate(np.concatenate([[start_value], series]))
+    drawdown = 1.0 - np.concatenate([[start_value], series]) / peak
+    return {
+        "final_value": float(series[-1]),
+        "total_return": float(series[-1] / start_value - 1.0),
+        "cagr": _cagr(series[-1] / start_value, values.index[0], values.index[-1]),
+        "sharpe": _sharpe(returns, bars_per_year),
+        "sortino": _sortino(returns, bars_per_year),
+        "max_drawdown": float(drawdown.max()),
+    }

@@ -44,14 +44,14 @@ def prepare_run_dir(path: str | Path, *, overwrite: bool = False) -> Path:
 def write_run(result: RunResult, out: Path) -> list[Path]:
     """Write every file of the run folder; returns the paths written."""
     written = [
-        _write_json(out / "config.json", result.config),
-        _write_json(out / "metrics.json", result.metrics_dict()),
-        _write_csv(out / "equity.csv", _stack(result, "equity")),
-        _write_csv(out / "trades.csv", _stack(result, "trades", index=False)),
-        _write_csv(out / "actions.csv", _stack(result, "actions")),
+        write_json(out / "config.json", result.config),
+        write_json(out / "metrics.json", result.metrics_dict()),
+        write_csv(out / "equity.csv", _stack(result, "equity")),
+        write_csv(out / "trades.csv", _stack(result, "trades", index=False)),
+        write_csv(out / "actions.csv", _stack(result, "actions")),
     ]
     if not result.training_log.empty:
-        written.append(_write_csv(out / "training.csv", result.training_log))
+        written.append(write_csv(out / "training.csv", result.training_log))
     if callable(getattr(result.agent, "save", None)):
         result.agent.save(out / "model.pt")  # agents write atomically themselves
         written.append(out / "model.pt")
@@ -69,12 +69,12 @@ def _stack(result: RunResult, attr: str, index: bool = True) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def _write_json(path: Path, payload: Any) -> Path:
+def write_json(path: Path, payload: Any) -> Path:
     write_text(path, json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n")
     return path
 
 
-def _write_csv(path: Path, frame: pd.DataFrame) -> Path:
+def write_csv(path: Path, frame: pd.DataFrame) -> Path:
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)
     return path

@@ -1,0 +1,130 @@
+"""Walk-forward evaluation: K successive windows, each training on the past
+(an expanding or a rolling window) and testing on the next slice. Test slices
+follow one another without overlap, and their equity curves are chained into
+one out-of-sample curve, beside buy-and-hold chained the same way."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.config import BacktestConfig
+from engine.errors import ConfigError
+from engine.feed import bar_frequency
+from engine.metrics import curve_metrics
+from engine.prices import load_prices
+from engine.results import RunResult
+from engine.runner import backtest
+from engine.split import MIN_BARS
+
+MODES = ("expanding", "rolling")
+
+
+@dataclass(frozen=True)
+class Window:
+    """Bar positions of one window: train is [train_start, test_start), test
+    is [test_start, test_end)."""
+
+    number: int
+    train_start: int
+    test_start: int
+    test_end: int
+
+
+@dataclass
+class WalkForwardResult:
+    """Each window's run, the per-window metrics and the chained test curve."""
+
+    windows: list[Window]
+    runs: list[RunResult]
+    table: pd.DataFrame
+    """One row per window: its span and test metrics beside buy-and-hold."""
+    stitched: pd.DataFrame
+    """Chained out-of-sample equity: columns value and benchmark."""
+    metrics: dict[str, Any]
+    """Metrics of the stitched curve, with a ``buy_and_hold`` object."""
+
+
+def make_windows(n_bars: int, k: int, split: float, mode: str) -> list[Window]:
+    """Window boundaries: the first ``split`` of the bars is the first train
+    slice; the rest is cut into ``k`` test slices.
+
+    :param n_bars: bars in the data.
+    :param k: number of windows.
+    :param split: fraction of bars before the first test slice.
+    :param mode: ``expanding`` (train from bar 0) or ``rolling`` (train on the
+        same number of bars each time).
+    """
+    if mode not in MODES:
+        raise ConfigError(f"--window-mode={mode!r}: expected one of {', '.join(MODES)}.")
+    if k < 1:
+        raise ConfigError(f"--walk-forward={k}: expected at least 1 window.")
+    first_test = int(n_bars * split)
+    bounds = np.linspace(first_test, n_bars, k + 1).astype(int)
+    if first_test < MIN_BARS or np.diff(bounds).min() < MIN_BARS:
+        raise ConfigError(
+            f"--walk-forward={k} with --split={split} on {n_bars} bars leaves windows "
+            f"shorter than {MIN_BARS} bars; use fewer windows or more data."
+        )
+    return [
+        Window(i + 1, 0 if mode == "expanding" else int(lo) - first_test, int(lo), int(hi))
+        for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+    ]
+
+
+def walk_forward(
+    strategy: str | type,
+    data: str | Path | pd.DataFrame,
+    config: BacktestConfig,
+    k: int,
+    mode: str = "expanding",
+    *,
+    progress: bool = False,
+) -> WalkForwardResult:
+    """Run ``backtest`` once per window and chain the test slices."""
+    frame = load_prices(data, date_format=config.date_format, start=config.start, end=config.end)
+    windows = make_windows(len(frame), k, config.split, mode)
+    runs = []
+    for window in windows:
+        part = frame.iloc[window.train_start : window.test_end]
+        train_end = str(frame.index[window.test_start - 1])
+        window_config = dataclasses.replace(config, start=None, end=None, train_end=train_end)
+        runs.append(backtest(strategy, part, window_config, progress=progress))
+    stitched = chain_equity([run.test.equity for run in runs], config.cash)
+    bars_per_year = bar_frequency(pd.DatetimeIndex(frame.index)).bars_per_year
+    metrics = curve_metrics(stitched["value"], config.cash, bars_per_year)
+    metrics["buy_and_hold"] = curve_metrics(stitched["benchmark"], config.cash, bars_per_year)
+    return WalkForwardResult(windows, runs, _window_table(windows, runs), stitched, metrics)
+
+
+def chain_equity(curves: list[pd.DataFrame], cash: float) -> pd.DataFrame:
+    """Chain test equity curves: each window starts with the value the previous
+    one ended with (every window's own curve starts from ``cash``)."""
+    parts, level = [], {"value": cash, "benchmark": cash}
+    for curve in curves:
+        part = pd.DataFrame(index=curve.index)
+        for column in ("value", "benchmark"):
+            part[column] = curve[column] / cash * level[column]
+            level[column] = float(part[column].iloc[-1])
+        parts.append(part)
+    return pd.concat(parts)
+
+
+def _window_table(windows: list[Window], runs: list[RunResult]) -> pd.DataFrame:
+    rows = []
+    for window, run in zip(windows, runs, strict=True):
+        row: dict[str, Any] = {
+            "window": window.number,
+            "train_start": run.train.start,
+            "test_start": run.test.start,
+            "test_end": run.test.end,
+        }
+        row.update({f"test_{k}": v for k, v in run.test.metrics.items()})
+        row.update({f"test_bh_{k}": v for k, v in run.test.benchmark.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
