@@ -97,8 +97,10 @@ def walk_forward(
         runs.append(backtest(strategy, part, window_config, progress=progress))
     stitched = chain_equity([run.test.equity for run in runs], config.cash)
     bars_per_year = bar_frequency(pd.DatetimeIndex(frame.index)).bars_per_year
-    metrics = curve_metrics(stitched["value"], config.cash, bars_per_year)
-    metrics["buy_and_hold"] = curve_metrics(stitched["benchmark"], config.cash, bars_per_year)
+    metrics: dict[str, Any] = {
+        **curve_metrics(stitched["value"], config.cash, bars_per_year),
+        "buy_and_hold": curve_metrics(stitched["benchmark"], config.cash, bars_per_year),
+    }
     return WalkForwardResult(windows, runs, _window_table(windows, runs), stitched, metrics)
 
 

@@ -130,3 +130,33 @@ def greedy_accuracy(agent: LearningAgent, env: Env, steps: int = 400) -> float:
     """Mean reward of the greedy policy, without learning (1.0 is perfect here)."""
     _, rewards = run(agent, env, steps, explore=False, learn=False)
     return float(np.mean(rewards))
+
+
+class TwoArmedBandit:
+    """One constant observation and two arms that pay 1 with probabilities ``probs``
+    (else 0): the best arm is the one with the higher probability.
+
+    :param probs: payout probability of arm 0 and arm 1.
+    :param episode_length: pulls per episode; the last one is truncated.
+    :param seed: seed of the payouts.
+    """
+
+    def __init__(
+        self, probs: tuple[float, float] = (0.2, 0.8), episode_length: int = 10, seed: int = 0
+    ) -> None:
+        self.obs_dim = 1
+        self.n_actions = 2
+        self.probs = probs
+        self.best = int(np.argmax(probs))
+        self.episode_length = episode_length
+        self.rng = np.random.default_rng(seed)
+        self.t = 0
+
+    def reset(self) -> np.ndarray:
+        self.t = 0
+        return np.ones(1, dtype=np.float32)
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool]:
+        reward = float(self.rng.random() < self.probs[action])
+        self.t += 1
+        return np.ones(1, dtype=np.float32), reward, False, self.t >= self.episode_length
