@@ -204,6 +204,96 @@ def strategies(name: str | None) -> None:
         print_strategies()
 
 
+@main.command(name="sweep")
+@click.argument("strategy", required=False)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="TOML or YAML file with the same options (flags override).",
+)
+@click.option("--data", "datasets", default=None, help="Datasets or files, comma-separated.")
+@click.option(
+    "--grid",
+    "grid",
+    multiple=True,
+    metavar="KEY=V1,V2",
+    help="Values to sweep (repeatable): a strategy param or a run setting "
+    "(commission, slippage, split, episodes, ...).",
+)
+@click.option("--seeds", default=None, help="Seeds, e.g. 0-4 or 0,3,7 [default: 0].")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default=None,
+    help="local process pool [default] or Ray.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Parallel runs [default: CPU count].",
+)
+@click.option("--address", default=None, help="Ray cluster address (default: a local Ray).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Sweep folder; rerun with the same folder to resume.",
+)
+@click.option("--rank", default=None, help="Test metric to rank by [default: sharpe].")
+@click.option(
+    "--walk-forward",
+    "walk_forward_k",
+    type=click.IntRange(min=1),
+    default=None,
+    help="K walk-forward windows per run.",
+)
+@click.option("--window-mode", type=click.Choice(["expanding", "rolling"]), default=None)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Fixed strategy parameter for every run (repeatable).",
+)
+@click.option("--episodes", type=click.IntRange(min=0), default=None)
+@click.option("--commission", type=float, default=None)
+@click.option("--slippage", type=float, default=None)
+@click.option("--split", type=float, default=None)
+@click.option("--train-end", default=None)
+@click.option("--start", default=None)
+@click.option("--end", default=None)
+def sweep_command(strategy: str | None, config_file: Path | None, **flags: Any) -> None:
+    """Run STRATEGY over a grid of params x seeds x datasets, in parallel.
+
+    Writes runs.csv (one row per run), summary.csv (mean, std and 95% CI over
+    seeds per parameter set, ranked by --rank), break_even.csv when commission
+    is swept, and sweep.png. Failed runs are recorded and the sweep goes on;
+    Ctrl-C keeps what finished; rerunning the same --out skips finished runs.
+    """
+    from engine.console import print_sweep
+    from engine.sweep import sweep
+    from engine.sweep_cli import spec_from_options
+
+    spec, options = spec_from_options(strategy, config_file, flags)
+    result = sweep(
+        spec,
+        options["out"],
+        executor=options["executor"],
+        workers=options["workers"],
+        address=options["address"],
+        rank=options["rank"],
+        progress=True,
+    )
+    print_sweep(result, options["rank"], options["out"])
+    if result.interrupted:
+        sys.exit(130)
+    if result.failures:
+        sys.exit(1)
+
+
 @main.group()
 def new() -> None:
     """Create things: a strategy plugin package."""

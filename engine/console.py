@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
@@ -72,3 +74,27 @@ def print_strategy(name: str, console: Console | None = None) -> None:
     console.print("params (--param KEY=VALUE):")
     for key, default in strategy_params(found.obj).items():
         console.print(f"  {key} = {default!r}", highlight=False)
+
+
+def print_sweep(result: Any, rank: str, out: Any, console: Console | None = None) -> None:
+    """The ranked summary of a sweep, failures, and where the files are."""
+    console = console or Console()
+    summary = result.summary
+    if not summary.empty:
+        table = Table(title=f"sweep: test {rank} per parameter set (best first)")
+        for column in summary.columns:
+            table.add_column(str(column), justify="right")
+        for row in summary.itertuples(index=False):
+            table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+        console.print(table)
+    if result.break_even is not None:
+        console.print("break-even commission (test edge over buy-and-hold gone):")
+        for row in result.break_even.to_dict(orient="records"):
+            console.print(f"  {row}", highlight=False)
+    if result.skipped:
+        console.print(f"{result.skipped} finished runs found in {out} were not run again.")
+    for run_id, error in result.failures.items():
+        console.print(f"[red]run {run_id} failed:[/red] {error}", highlight=False)
+    if result.interrupted:
+        console.print("[yellow]Interrupted: finished runs are kept; rerun to resume.[/yellow]")
+    console.print(f"Sweep folder: {out}")

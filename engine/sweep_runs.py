@@ -1,0 +1,59 @@
+"""One sweep run, executed in a worker process (local pool or Ray): an
+ordinary ``backtest()`` (or walk-forward) call whose metrics become table rows.
+Every exception is caught and recorded, so one bad run never stops a sweep."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Any
+
+from engine.errors import is_user_error
+
+
+def init_worker() -> None:
+    """Keep each worker to one BLAS/OpenMP thread: the pool already uses the cores."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+
+
+def execute_run(run: dict[str, Any]) -> dict[str, Any]:
+    """Run one sweep cell; returns ``{"run_id", "status", "error", "rows"}``."""
+    init_worker()
+    try:
+        rows = _rows(run)
+    except Exception as exc:  # recorded, not raised: the sweep goes on
+        detail = str(exc) if is_user_error(exc) else traceback.format_exc(limit=-3)
+        return {
+            "run_id": run["run_id"],
+            "status": "error",
+            "error": f"{type(exc).__name__}: {detail}".strip(),
+            "rows": [],
+        }
+    return {"run_id": run["run_id"], "status": "ok", "error": "", "rows": rows}
+
+
+def _rows(run: dict[str, Any]) -> list[dict[str, Any]]:
+    from engine.runner import backtest
+    from engine.sweep_spec import config_for
+
+    config = config_for(run)
+    ident = {"run_id": run["run_id"], "dataset": run["dataset"], "seed": run["seed"], **run["grid"]}
+    if run["walk_forward"]:
+        from engine.walk_forward import walk_forward
+
+        result = walk_forward(
+            run["strategy"], run["dataset"], config, run["walk_forward"], run["window_mode"]
+        )
+        return [{**ident, "window": i + 1, **_flat(r)} for i, r in enumerate(result.runs)]
+    return [{**ident, "window": 0, **_flat(backtest(run["strategy"], run["dataset"], config))}]
+
+
+def _flat(result: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for period in result.periods:
+        row[f"{period.name}_start"] = str(period.start)
+        row[f"{period.name}_end"] = str(period.end)
+        row.update({f"{period.name}_{k}": v for k, v in period.metrics.items()})
+        row.update({f"{period.name}_bh_{k}": v for k, v in period.benchmark.items()})
+    return row
