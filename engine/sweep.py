@@ -101,7 +101,7 @@ def _tables(
     group_keys = ["dataset", *sorted(spec.grid)]
     summary, break_even = pd.DataFrame(), None
     if not table.empty:
-        table = table.sort_values(["dataset", *sorted(spec.grid), "seed", "window"])
+        table = table.sort_values(["dataset", *sorted(spec.grid), "seed", "wf_window"])
         write_csv(out / "runs.csv", table)
         summary = summarize_runs(table, group_keys, rank)
         write_csv(out / "summary.csv", summary)

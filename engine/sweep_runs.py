@@ -45,8 +45,8 @@ def _rows(run: dict[str, Any]) -> list[dict[str, Any]]:
         result = walk_forward(
             run["strategy"], run["dataset"], config, run["walk_forward"], run["window_mode"]
         )
-        return [{**ident, "window": i + 1, **_flat(r)} for i, r in enumerate(result.runs)]
-    return [{**ident, "window": 0, **_flat(backtest(run["strategy"], run["dataset"], config))}]
+        return [{**ident, "wf_window": i + 1, **_flat(r)} for i, r in enumerate(result.runs)]
+    return [{**ident, "wf_window": 0, **_flat(backtest(run["strategy"], run["dataset"], config))}]
 
 
 def _flat(result: Any) -> dict[str, Any]:
