@@ -25,6 +25,8 @@ BUILTINS: dict[str, str] = {
     "dqn": "strategies.dqn_strategy:DQNStrategy",
     "qtable": "strategies.qtable_strategy:QTableStrategy",
     "agent": "strategies.plugin_agent:PluginAgentStrategy",
+    "lstm": "strategies.lstm_strategy:LSTMStrategy",
+    "forest": "strategies.forest_strategy:ForestStrategy",
 }
 
 # Params the runner sets itself; users never pass them with --param.

@@ -40,7 +40,8 @@ def write_report(result: RunResult, path: Path) -> Path:
 def draw_report(result: RunResult) -> Figure:
     """The report figure (caller closes it)."""
     log = result.training_log
-    rows = 4 if not log.empty else 3
+    forecasts = result.test.tables.get("forecasts")
+    rows = 3 + (not log.empty) + (forecasts is not None)
     fig = plt.figure(figsize=(12, 3.2 * rows))
     grid = fig.add_gridspec(rows, _CURVE_PLOTS)
     price_ax = fig.add_subplot(grid[0, :])
@@ -59,10 +60,12 @@ def draw_report(result: RunResult) -> Figure:
     price_ax.set_ylabel("price")
     equity_ax.set_ylabel("portfolio value")
     dd_ax.set_ylabel("drawdown")
+    if forecasts is not None:
+        _plot_forecasts(fig.add_subplot(grid[3, :]), forecasts)
     if not log.empty:
-        columns = ["return", *[c for c in _CURVES if c in log][: _CURVE_PLOTS - 1]]
+        columns = [c for c in ("return", *_CURVES) if c in log][:_CURVE_PLOTS]
         for i, column in enumerate(columns):
-            _plot_curve(fig.add_subplot(grid[3, i]), log, column)
+            _plot_curve(fig.add_subplot(grid[rows - 1, i]), log, column)
     fig.tight_layout()
     return fig
 
@@ -126,6 +129,17 @@ def _plot_drawdown(ax: Axes, period: PeriodResult) -> None:
             color=_COLORS[period.name] if column == "value" else "black",
             label=f"{label} ({period.name})",
         )
+
+
+def _plot_forecasts(ax: Axes, table: pd.DataFrame) -> None:
+    """Test slice: the actual close `horizon` bars ahead against each forecast."""
+    ax.plot(table.index, table["actual"], color="black", lw=1, label="actual")
+    for column, style in (("model", "-"), ("forest", ":"), ("mean_20", "--")):
+        if column in table:
+            ax.plot(table.index, table[column], linestyle=style, lw=0.8, label=column)
+    ax.set_title("test slice: forecast vs actual (price `horizon` bars ahead)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
 
 
 def _plot_curve(ax: Axes, log: pd.DataFrame, column: str) -> None:

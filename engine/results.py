@@ -24,6 +24,10 @@ class PeriodResult:
     """One row per closed trade (engine.analyzers.TradeLog)."""
     actions: pd.DataFrame
     """Per decided bar: action index and target exposure (empty for plain strategies)."""
+    extra_metrics: dict[str, Any] = field(default_factory=dict)
+    """Strategy-specific metrics (e.g. ``forecast``), from its ``period_extras()``."""
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """Strategy-specific tables (e.g. ``forecasts``), written as ``<name>.csv``."""
 
     @property
     def start(self) -> pd.Timestamp:
@@ -35,7 +39,7 @@ class PeriodResult:
 
     def metrics_dict(self) -> dict[str, Any]:
         """``{...metrics, "buy_and_hold": {...}}`` as written to metrics.json."""
-        return {**self.metrics, "buy_and_hold": dict(self.benchmark)}
+        return {**self.metrics, **self.extra_metrics, "buy_and_hold": dict(self.benchmark)}
 
 
 @dataclass

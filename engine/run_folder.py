@@ -50,6 +50,8 @@ def write_run(result: RunResult, out: Path) -> list[Path]:
         write_csv(out / "trades.csv", _stack(result, "trades", index=False)),
         write_csv(out / "actions.csv", _stack(result, "actions")),
     ]
+    for name in sorted({n for period in result.periods for n in period.tables}):
+        written.append(write_csv(out / f"{name}.csv", _stack_tables(result, name)))
     if not result.training_log.empty:
         written.append(write_csv(out / "training.csv", result.training_log))
     if callable(getattr(result.agent, "save", None)):
@@ -67,6 +69,16 @@ def _stack(result: RunResult, attr: str, index: bool = True) -> pd.DataFrame:
         frame.insert(0, "period", period.name)
         parts.append(frame)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _stack_tables(result: RunResult, name: str) -> pd.DataFrame:
+    parts = []
+    for period in result.periods:
+        if name in period.tables:
+            frame = period.tables[name].reset_index()
+            frame.insert(0, "period", period.name)
+            parts.append(frame)
+    return pd.concat(parts, ignore_index=True)
 
 
 def write_json(path: Path, payload: Any) -> Path:

@@ -105,6 +105,8 @@ def _run_period(
     bench_equity = _equity_frame(bench, trade_start)
     equity["benchmark"] = bench_equity["value"].reindex(equity.index)
     equity["close"] = frame["close"].reindex(equity.index)
+    # Strategies may add their own metrics and tables (forecast quality, ...).
+    extras = strat.period_extras() if callable(getattr(strat, "period_extras", None)) else {}
     return PeriodResult(
         name=name,
         metrics=period_metrics(strat, equity, config.cash, bars_per_year),
@@ -112,6 +114,8 @@ def _run_period(
         equity=equity,
         trades=pd.DataFrame(strat.analyzers.tradelog.get_analysis()),
         actions=_actions_frame(strat),
+        extra_metrics=extras.get("metrics", {}),
+        tables=extras.get("tables", {}),
     )
 
 

@@ -1,0 +1,90 @@
+"""Forecasters beside the LSTM: the course's random-forest baseline, and the
+pair that runs a model with the forest as its comparison."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.errors import ConfigError
+
+
+class ForestForecaster:
+    """scikit-learn random forest (the course's: 500 trees, sqrt features) on
+    flattened windows, fitted once on the examples of the first training pass
+    (the train slice) and frozen after that."""
+
+    def __init__(self, n_estimators: int = 500, seed: int = 0) -> None:
+        try:
+            from sklearn.ensemble import RandomForestRegressor
+        except ImportError as exc:
+            raise ConfigError(
+                "the forest forecaster needs scikit-learn: pip install 'rlbt[forest]'."
+            ) from exc
+        # n_jobs=1: same seed, same trees, whatever the machine; sweeps parallelise runs.
+        self.model = RandomForestRegressor(
+            n_estimators=n_estimators, max_features="sqrt", random_state=seed, n_jobs=1
+        )
+        self.fitted = False
+        self._x: list[np.ndarray] = []
+        self._y: list[float] = []
+
+    def add_example(self, window: np.ndarray, label: float) -> None:
+        if not self.fitted and np.isfinite(window).all() and math.isfinite(label):
+            self._x.append(window.reshape(-1))
+            self._y.append(label)
+
+    def end_episode(self) -> None:
+        """Fit on what the pass collected (the train slice), once."""
+        if not self.fitted and len(self._y) >= 2:
+            self.model.fit(np.stack(self._x), np.asarray(self._y))
+            self.fitted = True
+            self._x, self._y = [], []
+
+    def predict(self, window: np.ndarray) -> float:
+        return float(self.predict_batch(window[np.newaxis])[0])
+
+    def predict_batch(self, windows: np.ndarray) -> np.ndarray:
+        if not self.fitted:
+            return np.full(len(windows), np.nan)
+        return np.asarray(self.model.predict(windows.reshape(len(windows), -1)), dtype=float)
+
+
+class ForecasterPair:
+    """A primary forecaster that trades, and a forest beside it for comparison
+    (``compare`` gives the forest's forecasts for the forecast metrics)."""
+
+    def __init__(self, primary: Any, forest: ForestForecaster | None) -> None:
+        self.primary, self.forest = primary, forest
+
+    def predict(self, window: np.ndarray) -> float:
+        return float(self.primary.predict(window))
+
+    def add_example(self, window: np.ndarray, label: float) -> None:
+        self.primary.add_example(window, label)
+        if self.forest is not None:
+            self.forest.add_example(window, label)
+
+    def step(self) -> dict[str, float] | None:
+        stats: dict[str, float] | None = self.primary.step()
+        return stats
+
+    def end_episode(self) -> None:
+        if self.forest is not None:
+            self.forest.end_episode()
+
+    def compare(self, windows: np.ndarray) -> dict[str, np.ndarray]:
+        if self.forest is None:
+            return {}
+        return {"forest": self.forest.predict_batch(windows)}
+
+    def state_dict(self) -> dict[str, Any]:
+        state: dict[str, Any] = self.primary.state_dict()
+        return state
+
+    def save(self, path: str | Path) -> None:
+        """Saves the primary model (a forest is not saved: refit it from data)."""
+        self.primary.save(path)

@@ -1,0 +1,33 @@
+"""``ForestStrategy``: the course's random-forest forecaster (scikit-learn,
+500 trees, sqrt features), refit on the train slice, with the same decision
+rule as the LSTM (``rlbt run forest``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ConfigError
+from strategies.forecast_strategy import ForecastStrategy
+from strategies.forecasters import ForestForecaster
+
+
+class ForestStrategy(ForecastStrategy):
+    """A random forest on the same sliding windows as the LSTM, fitted on the
+    train slice; long above `threshold`, flat (or short) below."""
+
+    params: Any = (("trees", 500),)
+
+    @classmethod
+    def build_agent(
+        cls, params: dict[str, Any], *, seed: int, device: str, threads: int = 0
+    ) -> ForestForecaster:
+        """An unfitted forest; the first training pass fits it."""
+        trees = params.get("trees", cls.params.trees)  # type: ignore[attr-defined]
+        return ForestForecaster(int(trees), seed)
+
+    @classmethod
+    def load_agent(
+        cls, path: str | Path, params: dict[str, Any], *, device: str, threads: int = 0
+    ) -> ForestForecaster:
+        raise ConfigError("forest models are not saved; they refit on the train slice.")

@@ -1,0 +1,78 @@
+"""``LSTMStrategy``: the LSTM forecaster behind ``ForecastStrategy``
+(``rlbt run lstm``), with the random forest beside it for comparison when
+scikit-learn is installed."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from agents.base import set_threads
+from agents.lstm import LSTMConfig, LSTMForecaster
+from engine.errors import ConfigError
+from strategies.forecast_features import N_FEATURES
+from strategies.forecast_strategy import ForecastStrategy
+from strategies.forecasters import ForecasterPair, ForestForecaster
+from strategies.learning import config_params
+
+_OWN = frozenset({"window_size", "horizon"})  # shared with the strategy's own params
+
+
+class LSTMStrategy(ForecastStrategy):
+    """An LSTM reads a window of past bars (returns, range, volume, date) and
+    forecasts the next return; long above `threshold`, flat (or short) below."""
+
+    params: Any = (
+        ("compare_forest", True),  # fit a 500-tree forest on the train slice for comparison
+        ("forest_trees", 500),
+        *(
+            (k, v)
+            for k, v in config_params(LSTMConfig, hidden_size=32)
+            if k not in _OWN and k != "n_features"
+        ),
+    )
+
+    @classmethod
+    def _merged(cls, params: dict[str, Any]) -> dict[str, Any]:
+        return {**dict(cls.params._getpairs()), **params}
+
+    @classmethod
+    def build_agent(
+        cls, params: dict[str, Any], *, seed: int, device: str, threads: int = 0
+    ) -> ForecasterPair:
+        """The LSTM forecaster (and the comparison forest when asked and installed)."""
+        set_threads(threads)
+        merged = cls._merged(params)
+        names = {f.name for f in dataclasses.fields(LSTMConfig)} - {"n_features", "seed", "device"}
+        config = LSTMConfig(
+            n_features=N_FEATURES,
+            seed=seed,
+            device=device,
+            **{k: merged[k] for k in names if k in merged},
+        )
+        return ForecasterPair(LSTMForecaster(config), cls._forest(merged, seed))
+
+    @classmethod
+    def _forest(cls, merged: dict[str, Any], seed: int) -> ForestForecaster | None:
+        if not merged["compare_forest"]:
+            return None
+        try:
+            return ForestForecaster(int(merged["forest_trees"]), seed)
+        except ConfigError:
+            return None  # scikit-learn not installed: compare with the other baselines only
+
+    @classmethod
+    def load_agent(
+        cls, path: str | Path, params: dict[str, Any], *, device: str, threads: int = 0
+    ) -> ForecasterPair:
+        """The LSTM from a checkpoint (the forest is refit on this run's train slice)."""
+        set_threads(threads)
+        merged = cls._merged(params)
+        model = LSTMForecaster.from_checkpoint(path, device=device)
+        if model.window_size != merged["window_size"]:
+            raise ConfigError(
+                f"--load {path}: trained with window_size={model.window_size}; "
+                f"pass --param window_size={model.window_size}."
+            )
+        return ForecasterPair(model, cls._forest(merged, 0))
