@@ -19,7 +19,13 @@ def metrics_table(result: RunResult) -> Table:
     table.add_column("metric")
     for period in result.periods:
         span = f"{period.start:%Y-%m-%d} .. {period.end:%Y-%m-%d}"
-        table.add_column(f"{period.name}\n{span}", justify="right")
+        # A learning strategy was trained on the train slice: say so.
+        label = (
+            "train (in-sample)"
+            if period.name == "train" and not result.training_log.empty
+            else period.name
+        )
+        table.add_column(f"{label}\n{span}", justify="right")
         table.add_column(f"{period.name}\nbuy-and-hold", justify="right", style="dim")
     for key in METRIC_KEYS:
         cells = []
