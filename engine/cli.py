@@ -145,11 +145,11 @@ def run(
     STRATEGY is a built-in name (see `rlbt strategies`) or package.module:Class.
     """
     from engine.params import parse_param_pairs
-    from engine.run_folder import default_run_dir, prepare_run_dir, write_run
+    from engine.run_folder import check_run_dir, default_run_dir, write_run
     from engine.runner import backtest
 
     config = BacktestConfig(params=parse_param_pairs(params), **options)
-    out_dir = prepare_run_dir(out or default_run_dir(strategy), overwrite=overwrite)
+    out_dir = check_run_dir(out or default_run_dir(strategy), overwrite=overwrite)
     if walk_forward_k is not None:
         from engine.walk_forward import walk_forward
         from engine.walk_forward_io import print_walk_forward, write_walk_forward

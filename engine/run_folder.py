@@ -28,8 +28,9 @@ def default_run_dir(strategy: str, root: str | Path = "runs") -> Path:
     return path
 
 
-def prepare_run_dir(path: str | Path, *, overwrite: bool = False) -> Path:
-    """Create ``path``; refuse a non-empty folder unless ``overwrite``."""
+def check_run_dir(path: str | Path, *, overwrite: bool = False) -> Path:
+    """Refuse a file, or a non-empty folder unless ``overwrite``; creates nothing
+    (the folder is made once the run has succeeded)."""
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a folder.")
@@ -37,12 +38,12 @@ def prepare_run_dir(path: str | Path, *, overwrite: bool = False) -> Path:
         raise ConfigError(
             f"--out {out}: folder is not empty; choose a new folder or pass --overwrite."
         )
-    out.mkdir(parents=True, exist_ok=True)
     return out
 
 
 def write_run(result: RunResult, out: Path) -> list[Path]:
-    """Write every file of the run folder; returns the paths written."""
+    """Write every file of the run folder (created if needed); returns the paths."""
+    out.mkdir(parents=True, exist_ok=True)
     written = [
         write_json(out / "config.json", result.config),
         write_json(out / "metrics.json", result.metrics_dict()),

@@ -102,3 +102,9 @@ def test_strategies_lists_builtins_with_params(runner: CliRunner) -> None:
 
 def test_usage_error_exits_2(runner: CliRunner) -> None:
     assert runner.invoke(main, ["run"]).exit_code == 2
+
+
+def test_failed_run_leaves_no_folder(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "never"
+    result = runner.invoke(main, ["run", "sma-cross", "--data", "nope.csv", "--out", str(out)])
+    assert result.exit_code == 1 and not out.exists()
