@@ -21,7 +21,7 @@ from engine.results import PeriodResult, RunResult  # noqa: E402
 
 _COLORS = {"train": "tab:blue", "test": "tab:orange"}
 # Learning curves: the episode return, then the first three of these in the log.
-_CURVES = ("loss", "policy_loss", "value_loss", "entropy", "q_mean", "epsilon")
+_CURVES = ("policy_loss", "value_loss", "entropy", "loss", "q_mean", "epsilon")
 _CURVE_PLOTS = 4
 _MAX_MARKS = 300  # per period; beyond this the buy/sell marks are left out
 

@@ -21,6 +21,8 @@ FAST: dict[str, dict[str, Any]] = {
     "dqn": {"hidden": (32, 32), "warmup": 64, "learn_every": 1, "batch_size": 32,
             "eps_decay_steps": 800, "target_every": 100, "window": 4},
     "qtable": {"eps_decay_steps": 800, "lr": 0.2},
+    "pg": {"hidden": (32,), "lr": 3e-3, "rollout_bars": 32, "window": 4},
+    "a2c": {"hidden": (32,), "lr": 3e-3, "rollout_bars": 16, "window": 4},
     "lstm": {"window_size": 8, "hidden_size": 16, "warmup": 16, "batch_size": 16,
              "compare_forest": False, "lr": 3e-3},
 }
