@@ -177,3 +177,65 @@ def test_break_even_commission_interpolates() -> None:
             "break_even_commission"
         ][0]
     )
+
+
+def test_ctrl_c_keeps_finished_runs_and_resume_completes(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "sweep"
+    args = [
+        sys.executable,
+        "-m",
+        "engine.cli",
+        "sweep",
+        "sma-cross",
+        "--grid",
+        "fast=3,4,5,6,7,8,9,10,11,12,13,14",
+        "--seeds",
+        "0-1",
+        "--start",
+        "2013-01-01",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / "runs").glob("*.json"))) < 2:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stdout
+    kept = len(pd.read_csv(out / "runs.csv"))
+    assert 2 <= kept < 24 and "Interrupted" in stdout
+    resumed = CliRunner().invoke(
+        main,
+        [
+            "sweep",
+            "sma-cross",
+            "--grid",
+            "fast=3,4,5,6,7,8,9,10,11,12,13,14",
+            "--seeds",
+            "0-1",
+            "--start",
+            "2013-01-01",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+        ],
+    )
+    assert resumed.exit_code == 0, resumed.output
+    assert f"{kept} finished runs" in resumed.output.replace("\n", " ")
+    assert len(pd.read_csv(out / "runs.csv")) == 24
