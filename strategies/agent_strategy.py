@@ -22,7 +22,7 @@ import numpy as np
 
 from engine.errors import ConfigError
 from strategies.exposure import ExposureStrategy
-from strategies.features import observation, observation_size, step_reward
+from strategies.features import bar_features, observation, observation_size, step_reward
 
 PROGRESS_EVERY = 64  # bars between progress callbacks: keeps them off the hot path
 
@@ -59,12 +59,32 @@ class AgentStrategy(ExposureStrategy):
         window = params.get("window", cls.params.window)  # type: ignore[attr-defined]
         return observation_size(int(window))
 
+    def start(self) -> None:
+        super().start()
+        self._returns: np.ndarray | None = None
+        if self.cerebro.p.preload:
+            # The feed is in memory: compute every bar's return and range once,
+            # vectorised. Row i uses bars i-1 and i only (no look-ahead), and
+            # the per-bar path then slices instead of recomputing logs.
+            d = self.data
+            self._returns, self._ranges = bar_features(
+                np.asarray(d.close.array), np.asarray(d.high.array), np.asarray(d.low.array),
+                self.p.obs_scale,
+            )
+
     def observe_bar(self) -> np.ndarray:
         """The observation at the current bar (bars <= now, current exposure)."""
-        closes = np.asarray(self.data.close.get(size=self.p.window + 1))
-        return observation(
-            closes, self.data.high[0], self.data.low[0], self._exposure, self.p.obs_scale
-        )
+        if self._returns is None:  # not preloaded: build it from the lines
+            closes = np.asarray(self.data.close.get(size=self.p.window + 1))
+            return observation(
+                closes, self.data.high[0], self.data.low[0], self._exposure, self.p.obs_scale
+            )
+        now = len(self.data) - 1
+        obs = np.empty(self.p.window + 2, dtype=np.float32)
+        obs[:-2] = self._returns[now - self.p.window + 1 : now + 1]
+        obs[-2] = self._ranges[now]
+        obs[-1] = self._exposure
+        return obs
 
     def decide(self) -> int:
         obs = self.observe_bar()

@@ -38,6 +38,23 @@ def observation(
     return obs
 
 
+def bar_features(
+    close: np.ndarray, high: np.ndarray, low: np.ndarray, scale: float = 100.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-bar log return of the close and log range, for a whole series at once.
+
+    Row i uses bars i-1 and i only, so precomputing it before a run reads no
+    bar after i at bar i (row 0 has no return: NaN). Same numbers as
+    ``observation`` builds bar by bar.
+    """
+    log_close = np.log(np.asarray(close, dtype=np.float64))
+    returns = np.empty(len(log_close))
+    returns[0] = np.nan
+    returns[1:] = np.diff(log_close) * scale
+    ranges = np.log(np.asarray(high, dtype=np.float64) / np.asarray(low, dtype=np.float64))
+    return returns, ranges * scale
+
+
 def step_reward(previous_value: float, value: float, scale: float = 100.0) -> float:
     """Reward of the action taken one bar ago: the log change of portfolio value
     (costs included, since the broker charged them), times ``scale``."""

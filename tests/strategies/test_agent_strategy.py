@@ -98,3 +98,23 @@ def test_learn_false_stores_nothing(frame: pd.DataFrame) -> None:
 def test_missing_agent_is_a_config_error(frame: pd.DataFrame) -> None:
     with pytest.raises(ConfigError, match="needs an agent"):
         build_cerebro(frame, AgentStrategy, {}, cash=1000.0, commission=0, slippage=0).run()
+
+
+@pytest.mark.parametrize(("preload", "runonce"), [(True, True), (True, False), (False, False)])
+def test_precomputed_and_bar_by_bar_observations_agree(
+    frame: pd.DataFrame, preload: bool, runonce: bool
+) -> None:
+    """The preloaded path slices precomputed features; without preload the bridge
+    builds them from the lines. Same observations either way."""
+
+    def seen(preload: bool, runonce: bool) -> list[np.ndarray]:
+        agent = ScriptedAgent([1, 0, 0, 1])
+        cerebro = build_cerebro(frame, AgentStrategy, {"agent": agent, "window": 3},
+                                cash=1000.0, commission=0.001, slippage=0.0,
+                                preload=preload, runonce=runonce)
+        cerebro.run()
+        return agent.seen
+
+    reference = seen(False, False)
+    for a, b in zip(seen(preload, runonce), reference, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
