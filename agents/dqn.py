@@ -40,6 +40,7 @@ from agents.base import (
     torch_seeded,
 )
 from agents.checkpoint import arrays_to_tensors, tensors_to_arrays
+from agents.dqn_fast import FastPathMixin
 from agents.errors import AgentError
 from agents.networks import QNetwork
 from agents.replay import Batch, PrioritizedReplayBuffer, ReplayBuffer
@@ -104,6 +105,10 @@ class DQNConfig:
     """The one seed of everything random in the agent."""
     device: str = "cpu"
     """Torch device: 'cpu' or 'cuda'."""
+    fast: bool = True
+    """On the CPU, train and act with a plain MLP through the hand-written NumPy path
+    (``agents.dqn_fast``): the same update, several times faster. False forces the torch
+    autograd reference; the two agree up to float32 rounding."""
 
     def __post_init__(self) -> None:
         def check(field: str, ok: bool, expected: str) -> None:
@@ -125,12 +130,12 @@ class DQNConfig:
         check("max_grad_norm", self.max_grad_norm is None
               or (is_real(self.max_grad_norm) and self.max_grad_norm > 0), "None or a number > 0")
         check("batch_size", self.batch_size <= self.buffer_size, "<= buffer_size")
-        for name in ("double", "dueling", "huber", "prioritized"):
+        for name in ("double", "dueling", "huber", "prioritized", "fast"):
             check(name, isinstance(getattr(self, name), bool), "True or False")
         check("device", isinstance(self.device, str), "a device name such as 'cpu' or 'cuda'")
 
 
-class DQNAgent(CheckpointMixin):
+class DQNAgent(FastPathMixin, CheckpointMixin):
     """A DQN agent following the ``agents.base.Agent`` contract."""
 
     kind = "dqn"
@@ -153,6 +158,7 @@ class DQNAgent(CheckpointMixin):
         self.target_network = copy.deepcopy(self.q_network).requires_grad_(False)
         self.optimizer = torch.optim.Adam(self.q_network.parameters(), lr=config.lr)
         self.buffer = self._make_buffer(buffer_seed)
+        self._fast = self._make_fast_path()
         self.env_steps = 0
         self.updates = 0
         self.skipped_nonfinite = 0
@@ -188,6 +194,8 @@ class DQNAgent(CheckpointMixin):
         """
         if explore and self.rng.random() < self.epsilon:
             return int(self.rng.integers(self.n_actions))
+        if self._fast is not None:
+            return self._fast.greedy(self._check_obs(obs))
         obs_t = torch.from_numpy(self._check_obs(obs)).to(self.device)
         with torch.inference_mode():
             return int(self.q_network(obs_t.unsqueeze(0)).argmax(dim=1).item())
@@ -247,7 +255,11 @@ class DQNAgent(CheckpointMixin):
         for _ in range(cfg.gradient_steps):
             if isinstance(self.buffer, PrioritizedReplayBuffer):
                 self.buffer.beta = self.beta
-            result = self._gradient_step(self.buffer.sample(cfg.batch_size))
+            batch = self.buffer.sample(cfg.batch_size)
+            if self._fast is not None:
+                result = self._fast_gradient_step(self._fast, batch)
+            else:
+                result = self._gradient_step(batch)
             if result is not None:
                 losses.append(result[0])
                 q_means.append(result[1])
@@ -318,9 +330,11 @@ class DQNAgent(CheckpointMixin):
             self._update_target()
         return float(loss.item()), float(q_values.detach().mean().item())
 
-    def _write_priorities(self, batch: Batch, td_errors: torch.Tensor) -> None:
+    def _write_priorities(self, batch: Batch, td_errors: torch.Tensor | np.ndarray) -> None:
         if isinstance(self.buffer, PrioritizedReplayBuffer):
-            self.buffer.update_priorities(batch.indices, td_errors.abs().cpu().numpy())
+            if isinstance(td_errors, torch.Tensor):
+                td_errors = td_errors.cpu().numpy()
+            self.buffer.update_priorities(batch.indices, np.abs(td_errors))
 
     def _update_target(self) -> None:
         tau = self.config.tau

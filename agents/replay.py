@@ -84,6 +84,7 @@ class ReplayBuffer:
         if self._obs_dtype.kind not in "fiub":
             raise AgentError(f"obs_dtype must be numeric, got {self._obs_dtype}")
         self._rng = np.random.default_rng(seed)
+        self._ones_cache: dict[int, np.ndarray] = {}
         self._store = TransitionStore(capacity, self._obs_shape, self._obs_dtype, self._n_step)
         self._write = self._store.write  # bound once: add() is the per-bar hot path
         self._window = NStepWindow(self._n_step, self._gamma, self._obs_shape, self._obs_dtype,
@@ -103,6 +104,11 @@ class ReplayBuffer:
     def n_step(self) -> int:
         """Rewards folded into each stored transition."""
         return self._n_step
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the buffer's arrays (observations, scalars, n-step window)."""
+        return self._store.nbytes + self._window.nbytes
 
     def __len__(self) -> int:
         return self._store.size
@@ -124,8 +130,12 @@ class ReplayBuffer:
         :param next_obs: the observation that followed, shape ``obs_shape``.
         :param terminated: a true terminal: the future is worth 0.
         """
-        o = np.asarray(obs, dtype=self._obs_dtype)
-        nx = np.asarray(next_obs, dtype=self._obs_dtype)
+        dtype = self._obs_dtype
+        if (type(obs) is np.ndarray and type(next_obs) is np.ndarray  # the online case: no cast
+                and obs.dtype is dtype and next_obs.dtype is dtype):
+            o, nx = obs, next_obs
+        else:
+            o, nx = np.asarray(obs, dtype=dtype), np.asarray(next_obs, dtype=dtype)
         if o.shape != self._obs_shape or nx.shape != self._obs_shape:
             raise AgentError(
                 f"obs and next_obs must have shape {self._obs_shape}, got {o.shape} and {nx.shape}"
@@ -185,13 +195,22 @@ class ReplayBuffer:
         :param batch_size: rows to draw, ``1 <= batch_size <= len(self)``.
         """
         n = self._check_batch_size(batch_size)
-        # floor(u * len) with u in [0, 1) is uniform on [0, len) and never reaches len;
-        # it costs a third of rng.integers, whose fixed overhead dominates small batches
-        u = self._rng.random(n)
-        u *= self._store.size
-        weights = np.empty(n, dtype=np.float32)
-        weights.fill(1.0)  # np.ones costs twice as much on small batches
-        return self._batch(u.astype(np.int64), weights)
+        # One raw 64-bit draw per row reduced modulo len: the generator advances as
+        # rng.random(n) would, at a quarter of rng.integers' cost (whose fixed overhead
+        # dominates small batches); the modulo bias is below len / 2**64 (1e-13 at 1M).
+        raw = self._rng.bit_generator.random_raw(n)
+        raw %= self._store.size
+        indices = raw.view(np.int64)  # < 2**63: the same values
+        obs, actions, rewards, next_obs, terminated, discounts = self._store.gather(indices)
+        return Batch(obs, actions, rewards, next_obs, terminated, self._ones(n), indices,
+                     discounts)
+
+    def _ones(self, n: int) -> np.ndarray:
+        """A fresh float32 array of ``n`` ones (a copy of a cached one: 3x cheaper than np.ones)."""
+        ones = self._ones_cache.get(n)
+        if ones is None:
+            ones = self._ones_cache[n] = np.ones(n, dtype=np.float32)
+        return ones.copy()
 
     def gather(self, indices: npt.ArrayLike) -> Batch:
         """The stored transitions at slots ``indices``, weights 1; draws no random numbers.
@@ -199,7 +218,7 @@ class ReplayBuffer:
         :param indices: 1-D slots in ``[0, len(self))``.
         """
         idx = self._check_indices(indices)
-        return self._batch(idx, np.ones(idx.size, dtype=np.float32))
+        return self._batch(idx, self._ones(idx.size))
 
     def state_dict(self) -> dict[str, Any]:
         """Copies of the arrays and counters, and the RNG state: loading it resumes identically."""
@@ -333,6 +352,11 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         weights = np.power(leaf, -self._beta, dtype=np.float32)
         weights /= weights.max()
         return self._batch(indices, weights)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the buffer's arrays, the sum tree included."""
+        return super().nbytes + self._tree.nbytes
 
     def update_priorities(self, indices: npt.ArrayLike, priorities: npt.ArrayLike) -> None:
         """Set the priorities (e.g. ``|TD error|``) of sampled transitions.

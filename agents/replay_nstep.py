@@ -68,6 +68,11 @@ class NStepWindow:
             self._rewards[:-1] = self._rewards[1:]
             self._len -= 1
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the pending steps."""
+        return sum(a.nbytes for a in (self._obs, self._actions, self._rewards, self._next))
+
     def drain(self, terminated: bool) -> None:
         """Write every pending step with its partial return, then empty the window."""
         for i in range(self._len):

@@ -31,6 +31,14 @@ later, which leaves the ring later, so no live row is ever overwritten.
 Memory, ``capacity = 1M`` and 32 float32 features: rows 130 MB (one side row per
 64 transitions to start), ints 16 MB, floats 12 MB, about 158 MB in all,
 against 264 MB with a separate ``next_obs`` array.
+
+Speed. ``write`` is the per-bar hot path: it stores through ``memoryview``s of
+the arrays (a byte-slice copy per row, an item store per scalar), several
+times cheaper than NumPy's indexing, which parses its index on every call.
+``gather`` is four ``take`` calls. (A packed 20-byte record per slot was
+measured too: one cache line per sampled transition made 1M-capacity samples
+10-15% faster at B >= 256, but the extra transpose and widening calls made
+every sample at 100k, and B=32 at 1M, 15-25% slower.)
 """
 
 from __future__ import annotations
@@ -39,10 +47,15 @@ from typing import Any
 
 import numpy as np
 
-from agents.errors import CheckpointError
+from agents.errors import AgentError, CheckpointError
 
 _DEAD = -(2**62)  # owner of an unused pending or side row: older than any live transition
 _ARRAYS = ("rows", "ints", "floats", "side_owner", "pending_owner")
+
+
+def _flat_view(array: np.ndarray) -> Any:
+    """A 1-D ``memoryview`` of a C-contiguous array's items (Any: its item type varies)."""
+    return memoryview(array.reshape(-1))  # type: ignore[arg-type]
 
 
 class TransitionStore:
@@ -63,9 +76,9 @@ class TransitionStore:
         self._lag = lag
         self._side_base = capacity + lag
         side = min(capacity, max(16, capacity // 64))
-        self._rows = np.zeros((self._side_base + side, *obs_shape), obs_dtype)
-        self._ints = np.zeros((2, capacity), dtype=np.int64)  # action, next-obs row
-        self._floats = np.zeros((3, capacity), dtype=np.float32)  # reward, terminated, discount
+        self._set_rows(np.zeros((self._side_base + side, *obs_shape), obs_dtype))
+        self._set_scalars(np.zeros((2, capacity), dtype=np.int64),  # action, next-obs row
+                          np.zeros((3, capacity), dtype=np.float32))  # reward, terminated, disc.
         self._side_owner = np.full(side, _DEAD, dtype=np.int64)
         self._side_head = 0
         self._pend_owner = [_DEAD] * lag
@@ -74,33 +87,66 @@ class TransitionStore:
         self.cursor = 0  # the next slot: written % capacity
         self.size = 0  # min(written, capacity)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # memoryviews cannot be pickled or deep-copied: rebuilt from the arrays instead
+        return {k: v for k, v in self.__dict__.items() if not isinstance(v, memoryview)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._set_rows(self._rows)
+        self._set_scalars(self._ints, self._floats)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the rows, the scalars and the side-row owners."""
+        return self._rows.nbytes + self._ints.nbytes + self._floats.nbytes + \
+            self._side_owner.nbytes
+
+    def _set_rows(self, rows: np.ndarray) -> None:
+        self._rows = rows
+        self._row_bytes = rows[0].nbytes
+        self._rows_mv = _flat_view(rows.view(np.uint8))  # flat bytes, for write
+
+    def _set_scalars(self, ints: np.ndarray, floats: np.ndarray) -> None:
+        self._ints, self._floats = ints, floats
+        # flat item views: ints_mv[k * capacity + slot] is ints[k, slot]
+        self._ints_mv = _flat_view(ints)
+        self._floats_mv = _flat_view(floats)
+
     def write(
         self, o: np.ndarray, action: int, reward: float, nx: np.ndarray, terminated: bool,
         discount: float,
     ) -> None:
-        """Write one transition at the cursor (the hot path of ``add``)."""
+        """Write one transition at the cursor (the hot path of ``add``).
+
+        ``o`` and ``nx`` must have the store's dtype and shape (``ReplayBuffer.add`` casts).
+        """
         e = self.written
         slot = self.cursor
+        cap = self.capacity
         j = e % self._lag
-        pending = self.capacity + j
+        pending = cap + j
+        ints, floats = self._ints_mv, self._floats_mv
+        try:
+            ints[slot] = action  # first: a bad action leaves the store as it was
+        except TypeError:
+            raise AgentError(f"action must be an integer, got {action!r}") from None
+        ob, nb = o.tobytes(), nx.tobytes()
         owner = self._pend_owner[j]
-        if owner > e - self.capacity:  # the transition waiting on pending row j stays live
-            if o.tobytes() == self._pend_bytes[j]:
-                self._ints[1, owner % self.capacity] = slot  # its next_obs is this obs
+        if owner > e - cap:  # the transition waiting on pending row j stays live
+            if ob == self._pend_bytes[j]:
+                ints[cap + owner % cap] = slot  # its next_obs is this obs
             else:
                 self._copy_to_side(self._rows[pending][None], np.array([owner]), e + 1)
-        rows = self._rows
-        rows[slot] = o
-        rows[pending] = nx
-        self._pend_bytes[j] = nx.tobytes()
+        size = self._row_bytes
+        self._rows_mv[slot * size:slot * size + size] = ob
+        self._rows_mv[pending * size:pending * size + size] = nb
+        self._pend_bytes[j] = nb
         self._pend_owner[j] = e
-        ints = self._ints
-        ints[0, slot] = action
-        ints[1, slot] = pending
-        floats = self._floats
-        floats[0, slot] = reward
-        floats[1, slot] = terminated
-        floats[2, slot] = discount
+        ints[cap + slot] = pending
+        floats[slot] = reward
+        floats[cap + slot] = terminated
+        floats[2 * cap + slot] = discount
         self.written = e + 1
         self.cursor = slot + 1 if slot + 1 < self.capacity else 0
         if self.size < self.capacity:
@@ -183,7 +229,7 @@ class TransitionStore:
         rows = np.zeros((base + new_size, *self._shape), self._dtype)
         rows[:base] = self._rows[:base]
         rows[base:base + old] = self._rows[base + order]
-        self._rows = rows
+        self._set_rows(rows)
         owner = np.full(new_size, _DEAD, dtype=np.int64)
         owner[:old] = self._side_owner[order]
         self._side_owner = owner
@@ -229,9 +275,9 @@ class TransitionStore:
                 f"replay state stores {arrays['rows'].dtype} observations, "
                 f"this buffer {self._dtype}"
             )
-        self._rows = arrays["rows"]
-        self._ints = arrays["ints"].astype(np.int64, copy=False)
-        self._floats = arrays["floats"].astype(np.float32, copy=False)
+        self._set_rows(np.ascontiguousarray(arrays["rows"]))
+        self._set_scalars(np.ascontiguousarray(arrays["ints"], dtype=np.int64),
+                          np.ascontiguousarray(arrays["floats"], dtype=np.float32))
         self._side_owner = arrays["side_owner"].astype(np.int64, copy=False)
         self._side_head = side_head % side
         self._pend_owner = [int(x) for x in arrays["pending_owner"]]

@@ -57,6 +57,11 @@ class SumTree:
         return self._capacity
 
     @property
+    def nbytes(self) -> int:
+        """Bytes held by the tree array."""
+        return self._tree.nbytes
+
+    @property
     def total(self) -> float:
         """Sum of all leaves."""
         return float(self._scan_prefix()[-1])
