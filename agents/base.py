@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 import numpy as np
 import torch
 
+from agents.blas import set_blas_threads
 from agents.checkpoint import load_checkpoint, save_checkpoint
 from agents.errors import AgentError, CheckpointError
 
@@ -136,6 +137,9 @@ def set_threads(threads: int) -> None:
     """
     if threads > 0 and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+    # NumPy's OpenBLAS too: the NumPy fast paths multiply tiny matrices, and its
+    # threads fighting torch's turn a 100 us update into milliseconds.
+    set_blas_threads(threads)
 
 
 def linear_schedule(start: float, end: float, duration: int, step: int) -> float:

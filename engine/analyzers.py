@@ -16,9 +16,10 @@ class EquityCurve(bt.Analyzer):
 
     def next(self) -> None:
         broker = self.strategy.broker
+        # The raw date number: converting it every bar costs more than the rest.
         self.rows.append(
             (
-                self.data.datetime.datetime(0),
+                self.data.datetime[0],
                 broker.getvalue(),
                 broker.getcash(),
                 self.strategy.getposition(self.data).size,
@@ -26,7 +27,7 @@ class EquityCurve(bt.Analyzer):
         )
 
     def get_analysis(self) -> list[tuple[Any, float, float, float]]:
-        return self.rows
+        return [(bt.num2date(when), *rest) for when, *rest in self.rows]
 
 
 class TradeLog(bt.Analyzer):

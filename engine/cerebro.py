@@ -27,6 +27,7 @@ def build_cerebro(
     slippage: float,
     preload: bool = True,
     runonce: bool = True,
+    analyzers: bool = True,
 ) -> bt.Cerebro:
     """A Cerebro with the data, broker settings, strategy and rlbt's analyzers.
 
@@ -36,6 +37,7 @@ def build_cerebro(
     :param cash: starting cash.
     :param commission: fraction of traded value charged per fill.
     :param slippage: fraction of price lost per fill (also on fills at the open).
+    :param analyzers: add rlbt's analyzers (training passes, which read none, skip them).
     """
     cerebro = bt.Cerebro(
         stdstats=False, cheat_on_open=True, preload=preload, runonce=runonce, maxcpus=1
@@ -46,7 +48,8 @@ def build_cerebro(
     # slip_open: every rlbt fill is at an open, which backtrader exempts by default.
     cerebro.broker.set_slippage_perc(slippage, slip_open=True, slip_limit=True, slip_match=True)
     cerebro.addstrategy(strategy_cls, **params)
-    add_analyzers(cerebro)
+    if analyzers:
+        add_analyzers(cerebro)
     return cerebro
 
 
@@ -70,6 +73,8 @@ def run_strategy(
     frame: pd.DataFrame,
     trade_start: pd.Timestamp | None,
     config: BacktestConfig,
+    *,
+    analyzers: bool = True,
 ) -> Any:
     """Run ``cls`` on ``frame`` with the broker settings of ``config``.
 
@@ -94,5 +99,6 @@ def run_strategy(
         cash=config.cash,
         commission=config.commission,
         slippage=config.slippage,
+        analyzers=analyzers,
     )
     return run_cerebro(cerebro)

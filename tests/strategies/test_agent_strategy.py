@@ -118,3 +118,33 @@ def test_precomputed_and_bar_by_bar_observations_agree(
     reference = seen(False, False)
     for a, b in zip(seen(preload, runonce), reference, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_greedy_table_gives_the_same_decisions_as_acting_bar_by_bar() -> None:
+    from engine.runner import backtest
+
+    class NoTable:
+        """The same agent without greedy_actions: the bridge acts bar by bar."""
+
+        def __init__(self, agent: Any) -> None:
+            self.agent = agent
+
+        def act(self, obs: np.ndarray, explore: bool) -> int:
+            return int(self.agent.act(obs, explore))
+
+        def observe(self, *args: Any) -> None:
+            raise AssertionError("a frozen run must not learn")
+
+    frame = make_prices(100 + 10 * np.sin(np.arange(300) / 7))
+    params = {"hidden": (16,), "warmup": 32, "window": 5, "positions": (0.0, 1.0, -1.0)}
+    result = backtest("dqn", frame, episodes=1, params=params, freeze=True)
+    table = result.test.actions
+    cerebro = build_cerebro(frame, AgentStrategy,
+                            {"agent": NoTable(result.agent), "window": 5, "learn": False,
+                             "explore": False, "positions": (0.0, 1.0, -1.0),
+                             "trade_start": table.index[0].to_pydatetime()},
+                            cash=10_000.0, commission=0.0, slippage=0.0)
+    strat = cerebro.run()[0]
+    by_bar = pd.DataFrame(strat.decisions, columns=["datetime", "action", "exposure"])
+    np.testing.assert_array_equal(by_bar["action"].to_numpy(), table["action"].to_numpy())
+    assert set(table["action"]) != {table["action"].iloc[0]}  # it does change its mind
