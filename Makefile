@@ -21,8 +21,19 @@ venv: $(BIN)/rlbt
 demo: venv
 	$(BIN)/rlbt run dqn --data orcl --out runs/demo --overwrite
 
+# The tests, then every benchmark once with timing off so none can rot (no time asserted).
 test: venv lint
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest benchmarks -q
+
+# Timed benchmarks beside the course baseline and every installed peer (`bench` extra).
+bench: venv
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)" -e ".[bench]"
+	$(BIN)/python -m pytest benchmarks --benchmark-enable --benchmark-only \
+		--benchmark-warmup=on --benchmark-group-by=group \
+		--benchmark-columns=median,ops,rounds --benchmark-autosave \
+		--benchmark-json=.benchmarks/latest.json -q
+	$(BIN)/python benchmarks/report.py .benchmarks/latest.json
 
 lint: venv
 	$(BIN)/ruff check engine strategies agents tests

@@ -57,11 +57,13 @@ def bare_cerebro(frame: pd.DataFrame) -> Any:
     return cerebro
 
 
-def dqn_cerebro(frame: pd.DataFrame, *, learn: bool, fast: bool = True) -> Any:
+def dqn_cerebro(
+    frame: pd.DataFrame, *, learn: bool, fast: bool = True, analyzers: bool = True
+) -> Any:
     params = {**DQN_PARAMS, "fast": fast}
     agent = DQNStrategy.build_agent(params, seed=0, device="cpu", threads=1)
     run_params = {**params, "agent": agent, "learn": learn, "explore": learn}
-    return build_cerebro(frame, DQNStrategy, run_params, **BROKER)
+    return build_cerebro(frame, DQNStrategy, run_params, analyzers=analyzers, **BROKER)
 
 
 CASES: dict[str, tuple[str, Callable[[pd.DataFrame], Any]]] = {
@@ -69,6 +71,11 @@ CASES: dict[str, tuple[str, Callable[[pd.DataFrame], Any]]] = {
     "DQN greedy, not learning": ("rlbt", lambda f: dqn_cerebro(f, learn=False)),
     "DQN learning every 4 bars, B=64": ("rlbt", lambda f: dqn_cerebro(f, learn=True)),
     "DQN learning, torch reference": ("rlbt", lambda f: dqn_cerebro(f, learn=True, fast=False)),
+    # What `--episodes` training passes run: the same, without analyzers.
+    "DQN learning, training pass (no analyzers)": (
+        "rlbt",
+        lambda f: dqn_cerebro(f, learn=True, analyzers=False),
+    ),
     "empty strategy, rlbt Cerebro (floor)": ("floor", lambda f: build_cerebro(f, Empty, {},
                                                                              **BROKER)),
     "empty strategy, bare Cerebro (floor)": ("floor", bare_cerebro),
