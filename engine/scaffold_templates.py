@@ -77,7 +77,7 @@ class {cls}(AgentStrategy):
     ) -> {cls}Agent:
         # The runner calls this once, then trains the same agent over
         # --episodes passes of the train slice.
-        merged = {{**dict(cls.params._getpairs()), **params}}
+        merged = cls.with_defaults(params)
         return {cls}Agent(
             obs_dim=cls.observation_size(merged),
             n_actions=len(tuple(merged["positions"])),

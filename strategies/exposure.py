@@ -70,6 +70,12 @@ class ExposureStrategy(bt.Strategy):
                 "bt.Cerebro(cheat_on_open=True); rlbt's runner sets it for you."
             )
 
+    @classmethod
+    def with_defaults(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` over the class's defaults: what an instance's ``self.p``
+        will hold, known before one exists (agent factories need it)."""
+        return {**dict(cls.params._getpairs()), **params}
+
     # -- subclass interface ---------------------------------------------------
 
     def decide(self) -> int:

@@ -23,8 +23,7 @@ class ForestStrategy(ForecastStrategy):
         cls, params: dict[str, Any], *, seed: int, device: str, threads: int = 0
     ) -> ForestForecaster:
         """An unfitted forest; the first training pass fits it."""
-        trees = params.get("trees", cls.params.trees)  # type: ignore[attr-defined]
-        return ForestForecaster(int(trees), seed)
+        return ForestForecaster(int(cls.with_defaults(params)["trees"]), seed)
 
     @classmethod
     def load_agent(

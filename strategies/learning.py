@@ -42,11 +42,6 @@ class LearningStrategy(AgentStrategy):
     config_class: ClassVar[type]
 
     @classmethod
-    def _merged(cls, params: dict[str, Any]) -> dict[str, Any]:
-        defaults = dict(cls.params._getpairs())  # type: ignore[attr-defined]
-        return {**defaults, **params}
-
-    @classmethod
     def build_agent(
         cls, params: dict[str, Any], *, seed: int, device: str, threads: int = 0
     ) -> Any:
@@ -58,7 +53,7 @@ class LearningStrategy(AgentStrategy):
         :param threads: torch CPU threads for the process (0 leaves torch's default).
         """
         set_threads(threads)
-        merged = cls._merged(params)
+        merged = cls.with_defaults(params)
         names = {f.name for f in dataclasses.fields(cls.config_class)}
         kwargs = {k: v for k, v in merged.items() if k in names and k not in DERIVED_FIELDS}
         kwargs.update(
@@ -80,7 +75,7 @@ class LearningStrategy(AgentStrategy):
         agent = cls.agent_class.from_checkpoint(  # type: ignore[attr-defined]
             path, device=device if has_device else None
         )
-        merged = cls._merged(params)
+        merged = cls.with_defaults(params)
         expected = (cls.observation_size(merged), len(tuple(merged["positions"])))
         if (agent.obs_dim, agent.n_actions) != expected:
             raise ConfigError(

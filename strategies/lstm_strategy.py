@@ -34,16 +34,12 @@ class LSTMStrategy(ForecastStrategy):
     )
 
     @classmethod
-    def _merged(cls, params: dict[str, Any]) -> dict[str, Any]:
-        return {**dict(cls.params._getpairs()), **params}
-
-    @classmethod
     def build_agent(
         cls, params: dict[str, Any], *, seed: int, device: str, threads: int = 0
     ) -> ForecasterPair:
         """The LSTM forecaster (and the comparison forest when asked and installed)."""
         set_threads(threads)
-        merged = cls._merged(params)
+        merged = cls.with_defaults(params)
         names = {f.name for f in dataclasses.fields(LSTMConfig)} - {"n_features", "seed", "device"}
         config = LSTMConfig(
             n_features=N_FEATURES,
@@ -68,7 +64,7 @@ class LSTMStrategy(ForecastStrategy):
     ) -> ForecasterPair:
         """The LSTM from a checkpoint (the forest is refit on this run's train slice)."""
         set_threads(threads)
-        merged = cls._merged(params)
+        merged = cls.with_defaults(params)
         model = LSTMForecaster.from_checkpoint(path, device=device)
         if model.window_size != merged["window_size"]:
             raise ConfigError(

@@ -52,7 +52,7 @@ class PluginAgentStrategy(AgentStrategy):
     ) -> Any:
         """Build the plugin agent for this window and set of positions."""
         set_threads(threads)
-        merged = {**dict(cls.params._getpairs()), **params}  # type: ignore[attr-defined]
+        merged = cls.with_defaults(params)
         agent_cls = cls.agent_type(merged)
         kwargs: dict[str, Any] = {
             "obs_dim": cls.observation_size(merged),
@@ -69,7 +69,7 @@ class PluginAgentStrategy(AgentStrategy):
     ) -> Any:
         """Load the plugin agent through its own ``from_checkpoint``."""
         set_threads(threads)
-        merged = {**dict(cls.params._getpairs()), **params}  # type: ignore[attr-defined]
+        merged = cls.with_defaults(params)
         agent_cls = cls.agent_type(merged)
         loader = getattr(agent_cls, "from_checkpoint", None)
         if not callable(loader):
