@@ -23,7 +23,13 @@ from engine.progress import episode_progress
 from engine.registry import resolve_strategy, strategy_params
 from engine.results import PeriodResult, RunResult
 from engine.split import split_frame
-from engine.training import evaluation_params, is_learning, make_agent, train_agent
+from engine.training import (
+    evaluation_params,
+    is_learning,
+    make_agent,
+    pretrain_agent,
+    train_agent,
+)
 
 BENCHMARK = "buy-and-hold"
 _VERSIONED = ("rlbt", "backtrader", "torch", "numpy", "pandas", "matplotlib", "click")
@@ -57,9 +63,10 @@ def backtest(
     split = split_frame(frame, config)
     bars_per_year = bar_frequency(pd.DatetimeIndex(frame.index)).bars_per_year
     train_params, test_params = params, params
-    agent, training_log = None, pd.DataFrame()
+    agent, training_log, pretraining = None, pd.DataFrame(), pd.DataFrame()
     if is_learning(cls):
         agent = make_agent(cls, params, config)
+        pretraining = pretrain_agent(cls, params, agent, split.train)
         with episode_progress(progress) as start_bar:
             training_log = train_agent(cls, params, agent, split.train, config, start_bar)
         train_params = evaluation_params(params, agent, learn=False)
@@ -69,6 +76,8 @@ def backtest(
         test_params = {**test_params, "probe": probe}
     train = _run_period("train", cls, train_params, split.train, None, config, bars_per_year)
     test = _run_period("test", cls, test_params, frame, split.test_start, config, bars_per_year)
+    if not pretraining.empty:
+        train.tables["pretraining"] = pretraining.set_index("epoch")
     if agent is not None and config.save:
         agent.save(config.save)
     return RunResult(

@@ -65,6 +65,18 @@ def train_agent(
     return pd.DataFrame(rows)
 
 
+def pretrain_agent(
+    cls: type, params: dict[str, Any], agent: Any, frame: pd.DataFrame
+) -> pd.DataFrame:
+    """Offline pre-training on the train slice, for strategies that offer it
+    (``pretrain(agent, frame, params) -> DataFrame``); empty otherwise."""
+    pretrain = getattr(cls, "pretrain", None)
+    if not callable(pretrain):
+        return pd.DataFrame()
+    history: pd.DataFrame = pretrain(agent, frame, params)
+    return history
+
+
 def evaluation_params(
     params: dict[str, Any], agent: Any, *, learn: bool
 ) -> dict[str, Any]:

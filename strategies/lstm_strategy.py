@@ -8,10 +8,12 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from agents.base import set_threads
 from agents.lstm import LSTMConfig, LSTMForecaster
 from engine.errors import ConfigError
-from strategies.forecast_features import N_FEATURES
+from strategies.forecast_features import N_FEATURES, feature_matrix, supervised_table
 from strategies.forecast_strategy import ForecastStrategy
 from strategies.forecasters import ForecasterPair, ForestForecaster
 from strategies.learning import config_params
@@ -26,6 +28,8 @@ class LSTMStrategy(ForecastStrategy):
     params: Any = (
         ("compare_forest", True),  # fit a 500-tree forest on the train slice for comparison
         ("forest_trees", 500),
+        ("pretrain_epochs", 0),  # supervised pre-training on the train slice before episodes
+        ("pretrain_val", 0.2),  # its validation share: the last rows, never shuffled in
         *(
             (k, v)
             for k, v in config_params(LSTMConfig, hidden_size=32)
@@ -57,6 +61,31 @@ class LSTMStrategy(ForecastStrategy):
             return ForestForecaster(int(merged["forest_trees"]), seed)
         except ConfigError:
             return None  # scikit-learn not installed: compare with the other baselines only
+
+    @classmethod
+    def pretrain(
+        cls, agent: ForecasterPair, frame: pd.DataFrame, params: dict[str, Any]
+    ) -> pd.DataFrame:
+        """Fit the LSTM on the train slice as a supervised table (sliding windows,
+        temporal split: the last ``pretrain_val`` of the rows validate), before
+        the online episodes. Returns the per-epoch losses."""
+        merged = cls.with_defaults(params)
+        if merged["pretrain_epochs"] <= 0:
+            return pd.DataFrame()
+        features = feature_matrix(
+            *(frame[c].to_numpy() for c in ("close", "high", "low", "volume")),
+            pd.DatetimeIndex(frame.index),
+        )
+        windows, labels = supervised_table(
+            features, frame["close"].to_numpy(), merged["window_size"], merged["horizon"]
+        )
+        history = agent.primary.fit(
+            windows,
+            labels,
+            epochs=int(merged["pretrain_epochs"]),
+            val_fraction=float(merged["pretrain_val"]),
+        )
+        return pd.DataFrame(history)
 
     @classmethod
     def load_agent(

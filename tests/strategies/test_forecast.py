@@ -149,3 +149,42 @@ def test_lstm_reports_the_forest_beside_it() -> None:
         "last_value",
         "forest",
     }
+
+
+def test_feature_matrix_matches_feature_rows() -> None:
+    from strategies.forecast_features import feature_matrix, supervised_table
+
+    frame = make_prices(100 + 5 * np.sin(np.arange(40) / 3))
+    frame["volume"] = np.arange(40) * 10.0
+    matrix = feature_matrix(*(frame[c].to_numpy() for c in ("close", "high", "low", "volume")),
+                            pd.DatetimeIndex(frame.index))
+    assert np.isnan(matrix[0]).all()
+    for i in range(1, 40):
+        row = feature_row(frame["close"].iloc[i], frame["close"].iloc[i - 1],
+                          frame["high"].iloc[i], frame["low"].iloc[i], frame["volume"].iloc[i],
+                          frame["volume"].iloc[i - 1], frame.index[i].to_pydatetime())
+        np.testing.assert_allclose(matrix[i], row, rtol=1e-5, atol=1e-6)
+    windows, labels = supervised_table(matrix, frame["close"].to_numpy(), window=5, horizon=2)
+    # The first window ends at bar 5 (rows 1..5) and is labelled with bars 5 -> 7.
+    np.testing.assert_array_equal(windows[0], matrix[1:6])
+    assert labels[0] == pytest.approx(math.log(frame["close"].iloc[7] / frame["close"].iloc[5]))
+    assert len(windows) == len(labels) == 40 - 5 - 2
+
+
+def test_lstm_pretraining_on_the_train_slice_is_logged(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    frame = sine_prices(400)
+    path = tmp_path / "sine.csv"
+    frame.to_csv(path)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, [
+        "run", "lstm", "--data", str(path), "--episodes", "0", "--split", "0.6",
+        "--param", "pretrain_epochs=3", "--param", "window_size=10", "--param", "hidden_size=8",
+        "--param", "compare_forest=false", "--out", str(out), "--no-report"])
+    assert result.exit_code == 0, result.output
+    log = pd.read_csv(out / "pretraining.csv")
+    assert list(log["epoch"]) == [1, 2, 3] and set(log["period"]) == {"train"}
+    assert log["val_loss"].notna().all() and log["train_loss"].iloc[-1] < log["train_loss"].iloc[0]
