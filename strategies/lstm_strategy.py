@@ -72,12 +72,10 @@ class LSTMStrategy(ForecastStrategy):
         merged = cls.with_defaults(params)
         if merged["pretrain_epochs"] <= 0:
             return pd.DataFrame()
-        features = feature_matrix(
-            *(frame[c].to_numpy() for c in ("close", "high", "low", "volume")),
-            pd.DatetimeIndex(frame.index),
-        )
+        close, high, low, volume = (frame[c].to_numpy() for c in ("close", "high", "low", "volume"))
+        features = feature_matrix(close, high, low, volume, pd.DatetimeIndex(frame.index))
         windows, labels = supervised_table(
-            features, frame["close"].to_numpy(), merged["window_size"], merged["horizon"]
+            features, close, merged["window_size"], merged["horizon"]
         )
         history = agent.primary.fit(
             windows,
