@@ -56,4 +56,16 @@ def _flat(result: Any) -> dict[str, Any]:
         row[f"{period.name}_end"] = str(period.end)
         row.update({f"{period.name}_{k}": v for k, v in period.metrics.items()})
         row.update({f"{period.name}_bh_{k}": v for k, v in period.benchmark.items()})
+        row.update(_flatten(period.extra_metrics, f"{period.name}_"))
     return row
+
+
+def _flatten(metrics: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """Nested strategy metrics as columns: ``test_forecast_model_rmse``, ..."""
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}_"))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out

@@ -239,3 +239,19 @@ def test_ctrl_c_keeps_finished_runs_and_resume_completes(tmp_path: Path) -> None
     assert resumed.exit_code == 0, resumed.output
     assert f"{kept} finished runs" in resumed.output.replace("\n", " ")
     assert len(pd.read_csv(out / "runs.csv")) == 24
+
+
+def test_forecast_metrics_become_sweep_columns(tmp_path: Path) -> None:
+    spec = SweepSpec(
+        "lstm",
+        ("orcl",),
+        {"window_size": ("8",)},
+        (0,),
+        BacktestConfig(
+            start="2013-06-01", episodes=1, params={"hidden_size": "8", "compare_forest": "false"}
+        ),
+    )
+    result = sweep(spec, tmp_path, workers=1)
+    assert not result.failures
+    row = result.rows.iloc[0]
+    assert row["test_forecast_model_rmse"] > 0 and row["test_forecast_last_value_rmse"] > 0
