@@ -15,7 +15,7 @@ import dataclasses
 import json
 import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
@@ -140,6 +140,33 @@ def set_threads(threads: int) -> None:
     # NumPy's OpenBLAS too: the NumPy fast paths multiply tiny matrices, and its
     # threads fighting torch's turn a 100 us update into milliseconds.
     set_blas_threads(threads)
+
+
+def guarded_step(
+    loss: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    parameters: Iterable[torch.nn.Parameter],
+    max_grad_norm: float | None,
+) -> bool:
+    """Backpropagate ``loss``, clip and take one optimizer step, unless the
+    loss or the gradient norm is not finite: then nothing reaches the weights
+    (the agents' documented non-finite policy) and it returns False.
+
+    :param loss: the scalar loss.
+    :param optimizer: the optimizer of ``parameters``.
+    :param parameters: the parameters to clip.
+    :param max_grad_norm: clip threshold; None for no clipping.
+    """
+    optimizer.zero_grad(set_to_none=True)
+    if not torch.isfinite(loss):
+        return False
+    loss.backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_(parameters, max_grad_norm or math.inf)
+    if not torch.isfinite(grad_norm):
+        optimizer.zero_grad(set_to_none=True)
+        return False
+    optimizer.step()
+    return True
 
 
 def linear_schedule(start: float, end: float, duration: int, step: int) -> float:

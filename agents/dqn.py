@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from agents.base import (
     CheckpointMixin,
     generator_state,
+    guarded_step,
     is_int,
     is_real,
     linear_schedule,
@@ -310,20 +311,13 @@ class DQNAgent(FastPathMixin, CheckpointMixin):
         td_errors = (td_target - q_values).detach()
         loss_fn = F.smooth_l1_loss if self.config.huber else F.mse_loss
         loss = (to_device(batch.weights) * loss_fn(q_values, td_target, reduction="none")).mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        if not torch.isfinite(loss):  # a NaN/inf never reaches the weights
+        if not guarded_step(loss, self.optimizer, self.q_network.parameters(),
+                            self.config.max_grad_norm):  # a NaN/inf never reaches the weights
             self.skipped_nonfinite += 1
-            # priority ~0 for the bad transitions, so they are rarely drawn again
-            self._write_priorities(batch, torch.nan_to_num(td_errors, 0.0, 0.0, 0.0))
+            if not torch.isfinite(loss):
+                # priority ~0 for the bad transitions, so they are rarely drawn again
+                self._write_priorities(batch, torch.nan_to_num(td_errors, 0.0, 0.0, 0.0))
             return None
-        loss.backward()
-        max_norm = self.config.max_grad_norm or math.inf
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.q_network.parameters(), max_norm)
-        if not torch.isfinite(grad_norm):
-            self.optimizer.zero_grad(set_to_none=True)
-            self.skipped_nonfinite += 1
-            return None
-        self.optimizer.step()
         self.updates += 1
         self._write_priorities(batch, td_errors)
         if self.updates % self.config.target_every == 0:

@@ -37,6 +37,7 @@ from torch import nn
 from agents.base import (
     CheckpointMixin,
     generator_state,
+    guarded_step,
     is_int,
     is_real,
     require,
@@ -285,18 +286,10 @@ class LSTMForecaster(CheckpointMixin):
         self.network.train()
         with self._own_dropout_rng():
             loss = self.loss_fn(self.network(x), y)
-        self.optimizer.zero_grad(set_to_none=True)
-        if not torch.isfinite(loss):  # a NaN / inf never reaches the weights
+        if not guarded_step(loss, self.optimizer, self.network.parameters(),
+                            self.config.max_grad_norm):  # a NaN / inf never reaches the weights
             self.skipped_nonfinite += 1
             return None
-        loss.backward()
-        max_norm = self.config.max_grad_norm or math.inf
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.network.parameters(), max_norm)
-        if not torch.isfinite(grad_norm):
-            self.optimizer.zero_grad(set_to_none=True)
-            self.skipped_nonfinite += 1
-            return None
-        self.optimizer.step()
         self.updates += 1
         return float(loss.item())
 

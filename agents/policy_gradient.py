@@ -28,7 +28,6 @@ cleared, so the bad transition is never used again.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -40,6 +39,7 @@ from torch.distributions import Categorical
 from agents.base import (
     CheckpointMixin,
     generator_state,
+    guarded_step,
     is_int,
     is_real,
     require,
@@ -258,18 +258,10 @@ class OnPolicyAgent(CheckpointMixin, Generic[NetT]):
 
     def _gradient_step(self, loss: torch.Tensor) -> bool:
         """Minimise ``loss`` by one Adam step; False when skipped as non-finite."""
-        self.optimizer.zero_grad(set_to_none=True)
-        if not torch.isfinite(loss):  # a NaN/inf never reaches the weights
+        if not guarded_step(loss, self.optimizer, self.network.parameters(),
+                            self.config.max_grad_norm):  # a NaN/inf never reaches the weights
             self.skipped_nonfinite += 1
             return False
-        loss.backward()
-        max_norm = self.config.max_grad_norm or math.inf
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.network.parameters(), max_norm)
-        if not torch.isfinite(grad_norm):
-            self.optimizer.zero_grad(set_to_none=True)
-            self.skipped_nonfinite += 1
-            return False
-        self.optimizer.step()
         self.updates += 1
         return True
 
