@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -47,12 +48,14 @@ def write_run(result: RunResult, out: Path) -> list[Path]:
     written = [
         write_json(out / "config.json", result.config),
         write_json(out / "metrics.json", result.metrics_dict()),
-        write_csv(out / "equity.csv", _stack(result, "equity")),
-        write_csv(out / "trades.csv", _stack(result, "trades", index=False)),
-        write_csv(out / "actions.csv", _stack(result, "actions")),
+        write_csv(out / "equity.csv", _stack((p.name, p.equity) for p in result.periods)),
+        write_csv(out / "trades.csv",
+                  _stack(((p.name, p.trades) for p in result.periods), index=False)),
+        write_csv(out / "actions.csv", _stack((p.name, p.actions) for p in result.periods)),
     ]
     for name in sorted({n for period in result.periods for n in period.tables}):
-        written.append(write_csv(out / f"{name}.csv", _stack_tables(result, name)))
+        tables = ((p.name, p.tables[name]) for p in result.periods if name in p.tables)
+        written.append(write_csv(out / f"{name}.csv", _stack(tables)))
     if not result.training_log.empty:
         written.append(write_csv(out / "training.csv", result.training_log))
     if callable(getattr(result.agent, "save", None)):
@@ -61,25 +64,16 @@ def write_run(result: RunResult, out: Path) -> list[Path]:
     return written
 
 
-def _stack(result: RunResult, attr: str, index: bool = True) -> pd.DataFrame:
-    """One table for both periods, with a ``period`` column first."""
+def _stack(
+    frames: Iterable[tuple[str, pd.DataFrame]], index: bool = True
+) -> pd.DataFrame:
+    """One table of (period name, frame) pairs, with a ``period`` column first."""
     parts = []
-    for period in result.periods:
-        frame: pd.DataFrame = getattr(period, attr)
+    for name, frame in frames:
         frame = frame.reset_index() if index else frame.copy()
-        frame.insert(0, "period", period.name)
+        frame.insert(0, "period", name)
         parts.append(frame)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-
-def _stack_tables(result: RunResult, name: str) -> pd.DataFrame:
-    parts = []
-    for period in result.periods:
-        if name in period.tables:
-            frame = period.tables[name].reset_index()
-            frame.insert(0, "period", period.name)
-            parts.append(frame)
-    return pd.concat(parts, ignore_index=True)
 
 
 def write_json(path: Path, payload: Any) -> Path:
