@@ -36,8 +36,11 @@ bench: venv
 	$(BIN)/python benchmarks/report.py .benchmarks/latest.json
 
 lint: venv
-	$(BIN)/ruff check engine strategies agents tests
+	$(BIN)/ruff check rlbt engine strategies agents tests benchmarks
+	mkdir -p build/typecheck/rlbt
+	ln -sfn ../../../rlbt/__init__.py build/typecheck/rlbt/__init__.py
+	for p in engine strategies agents; do ln -sfn ../../../$$p build/typecheck/rlbt/$$p; done
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) runs build .pytest_cache .mypy_cache .ruff_cache

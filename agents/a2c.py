@@ -17,7 +17,7 @@ end of a rollout mid-episode the return bootstraps from ``V`` of the last
 through the bootstrap value).
 
 Seeding, ``act``, the learning cadence, the non-finite guard and the
-checkpointed state are ``OnPolicyAgent``'s (``agents.policy_gradient``).
+checkpointed state are ``OnPolicyAgent``'s (``rlbt.agents.policy_gradient``).
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Categorical
 
-from agents.base import is_real, require
-from agents.networks import mlp
-from agents.policy_gradient import OnPolicyAgent, check_on_policy_fields, small_head
-from agents.returns import gae_advantages, n_step_returns, normalize
-from agents.rollout import RolloutBatch
+from rlbt.agents.base import is_real, require
+from rlbt.agents.networks import mlp
+from rlbt.agents.policy_gradient import OnPolicyAgent, check_on_policy_fields, small_head
+from rlbt.agents.returns import gae_advantages, n_step_returns, normalize
+from rlbt.agents.rollout import RolloutBatch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +105,7 @@ class ActorCritic(nn.Module):
 
 
 class A2CAgent(OnPolicyAgent[ActorCritic]):
-    """A2C following the ``agents.base.Agent`` contract.
+    """A2C following the ``rlbt.agents.base.Agent`` contract.
 
     Learn stats: ``policy_loss``, ``value_loss``, ``entropy``, ``loss``, ``updates``,
     ``skipped_nonfinite``.

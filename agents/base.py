@@ -22,9 +22,9 @@ from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 import numpy as np
 import torch
 
-from agents.blas import set_blas_threads
-from agents.checkpoint import load_checkpoint, save_checkpoint
-from agents.errors import AgentError, CheckpointError
+from rlbt.agents.checkpoint import load_checkpoint, save_checkpoint
+from rlbt.agents.errors import AgentError, CheckpointError
+from rlbt.agents.fast.blas import set_blas_threads
 
 PathLike = str | os.PathLike[str]
 ConfigT = TypeVar("ConfigT")
@@ -80,6 +80,25 @@ class Agent(Protocol):
 
 
 # --------------------------------------------------------------------------- seeding
+
+
+
+@runtime_checkable
+class GreedyActions(Protocol):
+    """Optional: greedy actions for many observations in one batched call.
+    A frozen, greedy bridge then looks every bar's action up in one table."""
+
+    def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
+        """int64 ``[B]``: the greedy action for each row of ``observations``."""
+        ...
+
+
+@runtime_checkable
+class CounterStats(Protocol):
+    """Optional: names of ``learn()`` stats that are running totals (updates,
+    skipped steps), reported as their last value rather than a mean."""
+
+    counter_stats: tuple[str, ...]
 
 
 def spawn_seeds(seed: int, n: int) -> list[int]:

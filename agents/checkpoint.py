@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.errors import CheckpointError
+from rlbt.agents.errors import CheckpointError
 
 FORMAT = "rlbt-agent"
 VERSION = 1

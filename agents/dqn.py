@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.base import (
+from rlbt.agents.base import (
     CheckpointMixin,
     generator_state,
     guarded_step,
@@ -40,11 +40,11 @@ from agents.base import (
     spawn_seeds,
     torch_seeded,
 )
-from agents.checkpoint import arrays_to_tensors, tensors_to_arrays
-from agents.dqn_fast import FastPathMixin
-from agents.errors import AgentError
-from agents.networks import QNetwork
-from agents.replay import Batch, PrioritizedReplayBuffer, ReplayBuffer
+from rlbt.agents.checkpoint import arrays_to_tensors, tensors_to_arrays
+from rlbt.agents.errors import AgentError
+from rlbt.agents.fast.dqn_step import FastPathMixin
+from rlbt.agents.networks import QNetwork
+from rlbt.agents.replay import Batch, PrioritizedReplayBuffer, ReplayBuffer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +108,7 @@ class DQNConfig:
     """Torch device: 'cpu' or 'cuda'."""
     fast: bool = True
     """On the CPU, train and act with a plain MLP through the hand-written NumPy path
-    (``agents.dqn_fast``): the same update, several times faster. False forces the torch
+    (``rlbt.agents.fast.dqn_step``): the same update, several times faster. False forces the torch
     autograd reference; the two agree up to float32 rounding."""
 
     def __post_init__(self) -> None:
@@ -137,7 +137,7 @@ class DQNConfig:
 
 
 class DQNAgent(FastPathMixin, CheckpointMixin):
-    """A DQN agent following the ``agents.base.Agent`` contract."""
+    """A DQN agent following the ``rlbt.agents.base.Agent`` contract."""
 
     kind = "dqn"
     counter_stats = ("updates", "skipped_nonfinite")  # running totals in learn() stats

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agents.errors import AgentError, CheckpointError
+from rlbt.agents.errors import AgentError, CheckpointError
 
 
 class RunningNormalizer:

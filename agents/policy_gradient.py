@@ -36,7 +36,7 @@ import torch
 from torch import nn
 from torch.distributions import Categorical
 
-from agents.base import (
+from rlbt.agents.base import (
     CheckpointMixin,
     generator_state,
     guarded_step,
@@ -47,11 +47,11 @@ from agents.base import (
     spawn_seeds,
     torch_seeded,
 )
-from agents.checkpoint import arrays_to_tensors, tensors_to_arrays
-from agents.errors import AgentError
-from agents.networks import mlp
-from agents.returns import discounted_returns, normalize
-from agents.rollout import Rollout, RolloutBatch
+from rlbt.agents.checkpoint import arrays_to_tensors, tensors_to_arrays
+from rlbt.agents.errors import AgentError
+from rlbt.agents.networks import mlp
+from rlbt.agents.returns import discounted_returns, normalize
+from rlbt.agents.rollout import Rollout, RolloutBatch
 
 NetT = TypeVar("NetT", bound=nn.Module)
 FIRST_ROLLOUT_ROWS = 256  # rollout rows allocated when rollout_bars=0 (it doubles as needed)
@@ -296,7 +296,7 @@ class OnPolicyAgent(CheckpointMixin, Generic[NetT]):
 
 
 class PolicyGradientAgent(OnPolicyAgent[PolicyNetwork]):
-    """REINFORCE following the ``agents.base.Agent`` contract.
+    """REINFORCE following the ``rlbt.agents.base.Agent`` contract.
 
     Learn stats: ``policy_loss``, ``entropy``, ``loss``, ``updates``, ``skipped_nonfinite``.
     """

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.base import (
+from rlbt.agents.base import (
     CheckpointMixin,
     generator_state,
     is_int,
@@ -32,7 +32,7 @@ from agents.base import (
     require,
     spawn_seeds,
 )
-from agents.errors import AgentError
+from rlbt.agents.errors import AgentError
 
 MAX_STATES = 1_000_000
 
@@ -84,7 +84,7 @@ class QTableConfig:
 
 
 class QTableAgent(CheckpointMixin):
-    """Tabular Q-learning following the ``agents.base.Agent`` contract."""
+    """Tabular Q-learning following the ``rlbt.agents.base.Agent`` contract."""
 
     kind = "qtable"
     counter_stats = ("updates", "skipped_nonfinite")  # running totals in learn() stats

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from agents.errors import AgentError
+from rlbt.agents.errors import AgentError
 
 
 class RolloutBatch(NamedTuple):

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import torch
 
-from agents.blas import blas_threads, set_blas_threads
+from rlbt.agents.fast.blas import blas_threads, set_blas_threads
 
 OBS_DIM = 32
 N_ACTIONS = 3

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from bench_common import DEFAULT_BLAS_THREADS, OBS_DIM, Filled, use_threads
 
-from agents.blas import set_blas_threads
+from rlbt.agents.fast.blas import set_blas_threads
 
 
 def pytest_benchmark_update_machine_info(config: Any, machine_info: dict[str, Any]) -> None:

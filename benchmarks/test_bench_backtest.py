@@ -19,11 +19,11 @@ import pytest
 from bench_common import full_run, label, peer
 from peers import sb3_dqn
 
-from engine.cerebro import build_cerebro, run_cerebro
-from engine.compat import bt
-from engine.feed import make_feed
-from strategies.baselines import SmaCross
-from strategies.dqn_strategy import DQNStrategy
+from rlbt.engine.cerebro import build_cerebro, run_cerebro
+from rlbt.engine.compat import bt
+from rlbt.engine.data.feed import make_feed
+from rlbt.strategies.baselines import SmaCross
+from rlbt.strategies.dqn_strategy import DQNStrategy
 
 BARS = 20_000
 SMALL_BARS = 1_200  # timing disabled: enough for the DQN's 256-bar warmup and some updates

@@ -26,7 +26,7 @@ from bench_common import (
 )
 from peers import CpprbBuffer, PackedRows, SB3Buffer, TorchRLBuffer
 
-from agents.replay import PrioritizedReplayBuffer, ReplayBuffer
+from rlbt.agents.replay import PrioritizedReplayBuffer, ReplayBuffer
 
 Obs = Callable[[int], np.ndarray]
 PEER_WARNINGS = pytest.mark.filterwarnings("ignore")  # peers' deprecations are theirs

@@ -29,8 +29,8 @@ from bench_common import (
 from peers import SB3Buffer, box_env, sb3_dqn
 from torch import nn
 
-from agents.dqn import DQNAgent, DQNConfig
-from agents.replay import ReplayBuffer
+from rlbt.agents.dqn import DQNAgent, DQNConfig
+from rlbt.agents.replay.buffer import ReplayBuffer
 
 Obs = Callable[[int], np.ndarray]
 HIDDEN = 64

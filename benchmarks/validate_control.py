@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.a2c import A2CAgent, A2CConfig
-from agents.dqn import DQNAgent, DQNConfig
-from agents.policy_gradient import PolicyGradientAgent, PolicyGradientConfig
+from rlbt.agents.a2c import A2CAgent, A2CConfig
+from rlbt.agents.dqn import DQNAgent, DQNConfig
+from rlbt.agents.policy_gradient import PolicyGradientAgent, PolicyGradientConfig
 
 ENV_ID = "CartPole-v1"
 OBS_DIM, N_ACTIONS = 4, 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.compat import bt
+from rlbt.engine.compat import bt
 
 
 class EquityCurve(bt.Analyzer):

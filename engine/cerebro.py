@@ -11,10 +11,10 @@ from typing import Any
 
 import pandas as pd
 
-from engine.analyzers import EquityCurve, TradeLog
-from engine.compat import bt
-from engine.config import BacktestConfig
-from engine.feed import make_feed
+from rlbt.engine.analyzers import EquityCurve, TradeLog
+from rlbt.engine.compat import bt
+from rlbt.engine.config import BacktestConfig
+from rlbt.engine.data.feed import make_feed
 
 
 def build_cerebro(
@@ -31,7 +31,7 @@ def build_cerebro(
 ) -> bt.Cerebro:
     """A Cerebro with the data, broker settings, strategy and rlbt's analyzers.
 
-    :param frame: validated OHLCV frame (``engine.prices.load_prices``).
+    :param frame: validated OHLCV frame (``rlbt.engine.data.prices.load_prices``).
     :param strategy_cls: a ``bt.Strategy`` subclass.
     :param params: keyword params for the strategy.
     :param cash: starting cash.

@@ -13,8 +13,17 @@ from typing import Any
 
 import click
 
-from engine.config import BacktestConfig
-from engine.errors import is_user_error
+from rlbt.engine.cli_options import (
+    DATA_HELP,
+    cost_options,
+    data_option,
+    learning_options,
+    param_option,
+    period_options,
+    seed_option,
+)
+from rlbt.engine.config import BacktestConfig
+from rlbt.engine.errors import is_user_error
 
 
 class _Group(click.Group):
@@ -36,58 +45,11 @@ def main() -> None:
 
 @main.command()
 @click.argument("strategy")
-@click.option(
-    "--data",
-    "source",
-    default="orcl",
-    show_default=True,
-    help="CSV or Parquet path, or a bundled dataset (orcl, nvda, yhoo, intraday).",
-)
-@click.option(
-    "--date-format", default=None, help="strptime format of non-ISO dates, e.g. %d/%m/%Y."
-)
-@click.option("--start", default=None, help="First date to use (inclusive).")
-@click.option("--end", default=None, help="Last date to use (inclusive).")
-@click.option("--train-end", default=None, help="Last date of the train slice; overrides --split.")
-@click.option(
-    "--split",
-    default=0.7,
-    show_default=True,
-    type=float,
-    help="Fraction of bars in the train slice.",
-)
-@click.option("--cash", default=10_000.0, show_default=True, type=float, help="Starting cash.")
-@click.option(
-    "--commission",
-    default=0.0,
-    show_default=True,
-    type=float,
-    help="Commission per fill, a fraction of traded value (0.001 = 10 bp).",
-)
-@click.option(
-    "--slippage",
-    default=0.0,
-    show_default=True,
-    type=float,
-    help="Slippage per fill, a fraction of price.",
-)
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
-@click.option(
-    "--episodes",
-    default=3,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Training passes over the train slice (learning strategies).",
-)
-@click.option("--freeze", is_flag=True, help="Do not learn during the test slice.")
-@click.option("--device", default="cpu", show_default=True, help="Torch device: cpu or cuda.")
-@click.option(
-    "--threads",
-    default=1,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Torch CPU threads (0: torch's default).",
-)
+@data_option()
+@period_options()
+@cost_options()
+@seed_option()
+@learning_options()
 @click.option(
     "--load",
     type=click.Path(exists=True, dir_okay=False),
@@ -100,13 +62,7 @@ def main() -> None:
     default=None,
     help="Also save the trained agent here (the run folder always has model.pt).",
 )
-@click.option(
-    "--param",
-    "params",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Strategy parameter (repeatable), e.g. --param fast=5.",
-)
+@param_option()
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -144,15 +100,15 @@ def run(
 
     STRATEGY is a built-in name (see `rlbt strategies`) or package.module:Class.
     """
-    from engine.params import parse_param_pairs
-    from engine.run_folder import check_run_dir, default_run_dir, write_run
-    from engine.runner import backtest
+    from rlbt.engine.output.run_folder import check_run_dir, default_run_dir, write_run
+    from rlbt.engine.params import parse_param_pairs
+    from rlbt.engine.runner import backtest
 
     config = BacktestConfig(params=parse_param_pairs(params), **options)
     out_dir = check_run_dir(out or default_run_dir(strategy), overwrite=overwrite)
     if walk_forward_k is not None:
-        from engine.walk_forward import walk_forward
-        from engine.walk_forward_io import print_walk_forward, write_walk_forward
+        from rlbt.engine.walk_forward import walk_forward
+        from rlbt.engine.walk_forward_io import print_walk_forward, write_walk_forward
 
         wf = walk_forward(strategy, source, config, walk_forward_k, window_mode, progress=True)
         write_walk_forward(wf, out_dir, report=not no_report)
@@ -162,10 +118,10 @@ def run(
     result = backtest(strategy, source, config, progress=True)
     write_run(result, out_dir)
     if not no_report:
-        from engine.report import write_report
+        from rlbt.engine.output.report import write_report
 
         write_report(result, out_dir / "report.png")
-    from engine.console import print_result
+    from rlbt.engine.output.console import print_result
 
     print_result(result)
     click.echo(f"Run folder: {out_dir}")
@@ -182,8 +138,8 @@ def data(source: str, date_format: str | None, start: str | None, end: str | Non
     SOURCE is a CSV or Parquet path or a bundled dataset name. Exits 1 with the
     first problem found when the data cannot be used.
     """
-    from engine.data_summary import format_summary, summarize
-    from engine.prices import load_prices
+    from rlbt.engine.data.prices import load_prices
+    from rlbt.engine.data.summary import format_summary, summarize
 
     frame = load_prices(source, date_format=date_format, start=start, end=end)
     click.echo(format_summary(summarize(frame)))
@@ -196,7 +152,7 @@ def strategies(name: str | None) -> None:
 
     With NAME (any name `rlbt run` accepts), show that one in full.
     """
-    from engine.console import print_strategies, print_strategy
+    from rlbt.engine.output.console import print_strategies, print_strategy
 
     if name:
         print_strategy(name)
@@ -213,7 +169,8 @@ def strategies(name: str | None) -> None:
     default=None,
     help="TOML or YAML file with the same options (flags override).",
 )
-@click.option("--data", "datasets", default=None, help="Datasets or files, comma-separated.")
+@click.option("--data", "datasets", default=None,
+              help="Comma-separated list; each item a " + DATA_HELP)
 @click.option(
     "--grid",
     "grid",
@@ -251,20 +208,10 @@ def strategies(name: str | None) -> None:
     help="K walk-forward windows per run.",
 )
 @click.option("--window-mode", type=click.Choice(["expanding", "rolling"]), default=None)
-@click.option(
-    "--param",
-    "params",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Fixed strategy parameter for every run (repeatable).",
-)
-@click.option("--episodes", type=click.IntRange(min=0), default=None)
-@click.option("--commission", type=float, default=None)
-@click.option("--slippage", type=float, default=None)
-@click.option("--split", type=float, default=None)
-@click.option("--train-end", default=None)
-@click.option("--start", default=None)
-@click.option("--end", default=None)
+@param_option("Fixed strategy parameter for every run (repeatable).")
+@period_options(sweep=True)
+@cost_options(sweep=True)
+@learning_options(sweep=True)
 def sweep_command(strategy: str | None, config_file: Path | None, **flags: Any) -> None:
     """Run STRATEGY over a grid of params x seeds x datasets, in parallel.
 
@@ -273,9 +220,9 @@ def sweep_command(strategy: str | None, config_file: Path | None, **flags: Any) 
     is swept, and sweep.png. Failed runs are recorded and the sweep goes on;
     Ctrl-C keeps what finished; rerunning the same --out skips finished runs.
     """
-    from engine.console import print_sweep
-    from engine.sweep import sweep
-    from engine.sweep_cli import spec_from_options
+    from rlbt.engine.output.console import print_sweep
+    from rlbt.engine.sweep.cli import spec_from_options
+    from rlbt.engine.sweep.driver import sweep
 
     spec, options = spec_from_options(strategy, config_file, flags)
     result = sweep(
@@ -313,7 +260,7 @@ def new() -> None:
 def new_strategy(name: str, agent: bool, parent: Path) -> None:
     """Scaffold the plugin package rlbt-NAME: pyproject with the entry point, a
     strategy module, a test on bundled data and a README."""
-    from engine.scaffold import scaffold_strategy
+    from rlbt.engine.plugins.scaffold import scaffold_strategy
 
     root = scaffold_strategy(name, parent, agent=agent)
     click.echo(f"Created {root}. Next:\n  pip install -e {root}\n  rlbt run {name}")
@@ -321,7 +268,7 @@ def new_strategy(name: str, agent: bool, parent: Path) -> None:
 
 @main.command()
 @click.argument("strategy")
-@click.option("--data", "source", default="orcl", show_default=True, help="Dataset or file.")
+@data_option()
 @click.option(
     "--cuts",
     default=3,
@@ -329,13 +276,11 @@ def new_strategy(name: str, agent: bool, parent: Path) -> None:
     type=click.IntRange(min=1),
     help="Cut points spread over the test slice.",
 )
-@click.option("--split", default=0.7, show_default=True, type=float)
-@click.option("--train-end", default=None)
-@click.option("--start", default=None)
-@click.option("--end", default=None)
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
-@click.option("--episodes", default=1, show_default=True, type=click.IntRange(min=0))
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE")
+@period_options()
+@cost_options()
+@seed_option()
+@learning_options()
+@param_option()
 def lookahead(
     strategy: str, source: str, cuts: int, params: tuple[str, ...], **options: Any
 ) -> None:
@@ -345,8 +290,8 @@ def lookahead(
     whose future was replaced, with the same seed; reports every decision
     before a cut that changed. Exit 0 when clean, 1 when a leak was found.
     """
-    from engine.lookahead import check_lookahead
-    from engine.params import parse_param_pairs
+    from rlbt.engine.lookahead import check_lookahead
+    from rlbt.engine.params import parse_param_pairs
 
     config = BacktestConfig(params=parse_param_pairs(params), **options)
     report = check_lookahead(strategy, source, cuts=cuts, config=config)

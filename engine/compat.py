@@ -5,10 +5,10 @@ looks up ``collections.Iterable`` (moved to ``collections.abc`` in 3.3,
 removed from ``collections`` in 3.10), which raises ``AttributeError`` when a
 strategy or indicator is created with several data feeds. The aliases are
 restored here, in one place, before anything touches backtrader. Everything in
-rlbt imports backtrader as ``from engine.compat import bt``.
+rlbt imports backtrader as ``from rlbt.engine.compat import bt``.
 
 ``cerebro.plot()`` is not used anywhere: rlbt draws its own plots with
-matplotlib (``engine.report``), so backtrader's broken plotting never runs.
+matplotlib (``rlbt.engine.output.report``), so backtrader's broken plotting never runs.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from engine.errors import ConfigError
+from rlbt.engine.errors import ConfigError
 
 
 @dataclass(frozen=True)

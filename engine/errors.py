@@ -6,7 +6,7 @@
     │   └── UnknownNameError  an unknown strategy / dataset / param ("did you mean")
 
 ``agents/`` may not import ``engine`` (see DESIGN.md), so its own user errors
-(``agents.errors.AgentError``: a corrupt, foreign or unsafe checkpoint, a bad
+(``rlbt.agents.errors.AgentError``: a corrupt, foreign or unsafe checkpoint, a bad
 agent setting) carry the class attribute ``is_user_error = True`` instead;
 ``is_user_error`` below recognises both. Anything else escaping the engine is a
 bug in rlbt and keeps its traceback.

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.config import BacktestConfig
-from engine.prices import load_prices
-from engine.runner import backtest
-from engine.split import split_frame
+from rlbt.engine.config import BacktestConfig
+from rlbt.engine.data.prices import load_prices
+from rlbt.engine.runner import backtest
+from rlbt.engine.split import split_frame
 
 
 @dataclass(frozen=True)

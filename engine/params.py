@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from engine.errors import ConfigError, UnknownNameError
-from engine.registry import strategy_params
+from rlbt.engine.errors import ConfigError, UnknownNameError
+from rlbt.engine.plugins.registry import strategy_params
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}

@@ -15,13 +15,13 @@ class PeriodResult:
 
     name: str
     metrics: dict[str, float]
-    """The strategy's metrics (engine.metrics.METRIC_KEYS)."""
+    """The strategy's metrics (rlbt.engine.metrics.METRIC_KEYS)."""
     benchmark: dict[str, float]
     """Buy-and-hold's metrics on the same bars, same keys."""
     equity: pd.DataFrame
     """Per traded bar: value, cash, position, close, benchmark (buy-and-hold value)."""
     trades: pd.DataFrame
-    """One row per closed trade (engine.analyzers.TradeLog)."""
+    """One row per closed trade (rlbt.engine.analyzers.TradeLog)."""
     actions: pd.DataFrame
     """Per decided bar: action index and target exposure (empty for plain strategies)."""
     extra_metrics: dict[str, Any] = field(default_factory=dict)

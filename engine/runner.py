@@ -13,23 +13,18 @@ from typing import Any
 
 import pandas as pd
 
-from engine.cerebro import run_strategy
-from engine.config import BacktestConfig
-from engine.feed import bar_frequency
-from engine.metrics import period_metrics
-from engine.params import coerce_params
-from engine.prices import data_fingerprint, load_prices
-from engine.progress import episode_progress
-from engine.registry import resolve_strategy, strategy_params
-from engine.results import PeriodResult, RunResult
-from engine.split import split_frame
-from engine.training import (
-    evaluation_params,
-    is_learning,
-    make_agent,
-    pretrain_agent,
-    train_agent,
-)
+from rlbt.engine.cerebro import run_strategy
+from rlbt.engine.config import BacktestConfig
+from rlbt.engine.contracts import StrategyContract, check_strategy
+from rlbt.engine.data.feed import bar_frequency
+from rlbt.engine.data.prices import data_fingerprint, load_prices
+from rlbt.engine.metrics import period_metrics
+from rlbt.engine.output.progress import episode_progress
+from rlbt.engine.params import coerce_params
+from rlbt.engine.plugins.registry import resolve_strategy, strategy_params
+from rlbt.engine.results import PeriodResult, RunResult
+from rlbt.engine.split import split_frame
+from rlbt.engine.training import evaluation_params, make_agent, pretrain_agent, train_agent
 
 BENCHMARK = "buy-and-hold"
 _VERSIONED = ("rlbt", "backtrader", "torch", "numpy", "pandas", "matplotlib", "click")
@@ -58,15 +53,16 @@ def backtest(
     """
     config = dataclasses.replace(config or BacktestConfig(), **settings)
     name, cls = _resolve(strategy)
+    contract = check_strategy(name, cls)
     params = coerce_params(name, cls, config.params)
     frame = load_prices(data, date_format=config.date_format, start=config.start, end=config.end)
     split = split_frame(frame, config)
     bars_per_year = bar_frequency(pd.DatetimeIndex(frame.index)).bars_per_year
     train_params, test_params = params, params
     agent, training_log, pretraining = None, pd.DataFrame(), pd.DataFrame()
-    if is_learning(cls):
+    if contract.learning:
         agent = make_agent(cls, params, config)
-        pretraining = pretrain_agent(cls, params, agent, split.train)
+        pretraining = pretrain_agent(contract, params, agent, split.train)
         with episode_progress(progress) as start_bar:
             training_log = train_agent(cls, params, agent, split.train, config, start_bar)
         train_params = evaluation_params(params, agent, learn=False)
@@ -74,8 +70,9 @@ def backtest(
     if probe is not None and "probe" in cls.params._getkeys():  # type: ignore[attr-defined]
         train_params = {**train_params, "probe": probe}
         test_params = {**test_params, "probe": probe}
-    train = _run_period("train", cls, train_params, split.train, None, config, bars_per_year)
-    test = _run_period("test", cls, test_params, frame, split.test_start, config, bars_per_year)
+    train = _run_period("train", contract, train_params, split.train, None, config, bars_per_year)
+    test = _run_period("test", contract, test_params, frame, split.test_start, config,
+                       bars_per_year)
     if not pretraining.empty:
         train.tables["pretraining"] = pretraining.set_index("epoch")
     if agent is not None and config.save:
@@ -101,21 +98,21 @@ def _resolve(strategy: str | type) -> tuple[str, type]:
 
 def _run_period(
     name: str,
-    cls: type,
+    contract: StrategyContract,
     params: dict[str, Any],
     frame: pd.DataFrame,
     trade_start: pd.Timestamp | None,
     config: BacktestConfig,
     bars_per_year: float,
 ) -> PeriodResult:
-    strat = run_strategy(cls, params, frame, trade_start, config)
+    strat = run_strategy(contract.cls, params, frame, trade_start, config)
     bench = run_strategy(resolve_strategy(BENCHMARK), {}, frame, trade_start, config)
     equity = _equity_frame(strat, trade_start)
     bench_equity = _equity_frame(bench, trade_start)
     equity["benchmark"] = bench_equity["value"].reindex(equity.index)
     equity["close"] = frame["close"].reindex(equity.index)
     # Strategies may add their own metrics and tables (forecast quality, ...).
-    extras = strat.period_extras() if callable(getattr(strat, "period_extras", None)) else {}
+    extras = strat.period_extras() if contract.period_extras else {}
     return PeriodResult(
         name=name,
         metrics=period_metrics(strat, equity, config.cash, bars_per_year),

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from engine.config import BacktestConfig, parse_date
-from engine.errors import ConfigError
+from rlbt.engine.config import BacktestConfig, parse_date
+from rlbt.engine.errors import ConfigError
 
 MIN_BARS = 2
 

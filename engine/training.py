@@ -3,7 +3,7 @@ with one agent object, which the evaluation runs then reuse.
 
 A learning strategy is any class with ``build_agent(params, seed=, device=)``
 and ``load_agent(path, params, device=)`` classmethods and an ``agent`` param
-(``strategies.learning.LearningStrategy``). The engine only calls these by
+(``rlbt.strategies.learning.LearningStrategy``). The engine only calls these by
 name, so it never imports torch or the agents.
 """
 
@@ -14,29 +14,23 @@ from typing import Any
 
 import pandas as pd
 
-from engine.cerebro import run_strategy
-from engine.config import BacktestConfig
-from engine.errors import ConfigError
-from engine.progress import EpisodeBar
-
-RUNNER_OWNED = ("agent", "learn", "explore", "progress")
-
-
-def is_learning(cls: type) -> bool:
-    """True for strategies that build and train their own agent."""
-    return callable(getattr(cls, "build_agent", None))
+from rlbt.engine.cerebro import run_strategy
+from rlbt.engine.config import BacktestConfig
+from rlbt.engine.contracts import SavesItself, StrategyContract
+from rlbt.engine.errors import ConfigError
+from rlbt.engine.output.progress import EpisodeBar
 
 
 def make_agent(cls: type, params: dict[str, Any], config: BacktestConfig) -> Any:
     """The agent of this run: loaded from ``config.load`` or built fresh."""
-    owner: Any = cls
+    owner: Any = cls  # a LearningStrategy (checked where it was resolved)
     if config.load:
         agent = owner.load_agent(config.load, params, device=config.device, threads=config.threads)
     else:
         agent = owner.build_agent(
             params, seed=config.seed, device=config.device, threads=config.threads
         )
-    if config.save and not callable(getattr(agent, "save", None)):
+    if config.save and not isinstance(agent, SavesItself):
         raise ConfigError(f"--save {config.save}: this strategy's agent has no save().")
     return agent
 
@@ -66,14 +60,14 @@ def train_agent(
 
 
 def pretrain_agent(
-    cls: type, params: dict[str, Any], agent: Any, frame: pd.DataFrame
+    contract: StrategyContract, params: dict[str, Any], agent: Any, frame: pd.DataFrame
 ) -> pd.DataFrame:
     """Offline pre-training on the train slice, for strategies that offer it
-    (``pretrain(agent, frame, params) -> DataFrame``); empty otherwise."""
-    pretrain = getattr(cls, "pretrain", None)
-    if not callable(pretrain):
+    (``contracts.Pretrains``); empty otherwise."""
+    if not contract.pretrains:
         return pd.DataFrame()
-    history: pd.DataFrame = pretrain(agent, frame, params)
+    owner: Any = contract.cls
+    history: pd.DataFrame = owner.pretrain(agent, frame, params)
     return history
 
 

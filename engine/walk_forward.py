@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.config import BacktestConfig
-from engine.errors import ConfigError
-from engine.feed import bar_frequency
-from engine.metrics import curve_metrics
-from engine.prices import load_prices
-from engine.results import RunResult
-from engine.runner import backtest
-from engine.split import MIN_BARS
+from rlbt.engine.config import BacktestConfig
+from rlbt.engine.data.feed import bar_frequency
+from rlbt.engine.data.prices import load_prices
+from rlbt.engine.errors import ConfigError
+from rlbt.engine.metrics import curve_metrics
+from rlbt.engine.results import RunResult
+from rlbt.engine.runner import backtest
+from rlbt.engine.split import MIN_BARS
 
 MODES = ("expanding", "rolling")
 

@@ -13,10 +13,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from engine.atomic import atomic_path  # noqa: E402
-from engine.report import write_report  # noqa: E402
-from engine.run_folder import write_csv, write_json, write_run  # noqa: E402
-from engine.walk_forward import WalkForwardResult  # noqa: E402
+from rlbt.engine.output.atomic import atomic_path  # noqa: E402
+from rlbt.engine.output.report import write_report  # noqa: E402
+from rlbt.engine.output.run_folder import write_csv, write_json, write_run  # noqa: E402
+from rlbt.engine.walk_forward import WalkForwardResult  # noqa: E402
 
 
 def write_walk_forward(result: WalkForwardResult, out: Path, *, report: bool = True) -> None:

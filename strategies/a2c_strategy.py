@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.a2c import A2CAgent, A2CConfig
-from strategies.learning import LearningStrategy, config_params
+from rlbt.agents.a2c import A2CAgent, A2CConfig
+from rlbt.strategies.learning import LearningStrategy, config_params
 
 
 class A2CStrategy(LearningStrategy):

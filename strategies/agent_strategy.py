@@ -7,7 +7,7 @@ only now), asks the agent for an action, and lets ``ExposureStrategy`` trade
 it at the next open. The last bar of the data closes the episode as a
 truncation: the agent still bootstraps from that last observation.
 
-Any object with the Agent contract (``agents.base.Agent``: ``act``,
+Any object with the Agent contract (``rlbt.agents.base.Agent``: ``act``,
 ``observe``) plugs in through the ``agent`` param. Subclasses such as
 ``DQNStrategy`` add ``build_agent`` / ``load_agent`` so the runner can create
 the agent and train it over several episodes.
@@ -20,9 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import ConfigError
-from strategies.exposure import ExposureStrategy
-from strategies.features import bar_features, observation, observation_size, step_reward
+from rlbt.agents.base import Agent, CounterStats, GreedyActions
+from rlbt.engine.errors import ConfigError
+from rlbt.strategies.exposure import ExposureStrategy
+from rlbt.strategies.features import (
+    assemble,
+    bar_features,
+    observation,
+    observation_size,
+    step_reward,
+)
 
 PROGRESS_EVERY = 64  # bars between progress callbacks: keeps them off the hot path
 
@@ -46,7 +53,14 @@ class AgentStrategy(ExposureStrategy):
             raise ConfigError(f"{type(self).__name__} needs an agent (param 'agent').")
         if not isinstance(self.p.window, int) or self.p.window < 1:
             raise ConfigError(f"window={self.p.window!r}: expected an integer >= 1.")
-        self.agent = self.p.agent
+        if not callable(getattr(self.p.agent, "act", None)) or not callable(
+            getattr(self.p.agent, "observe", None)
+        ):
+            raise ConfigError(
+                f"{type(self).__name__}'s agent {self.p.agent!r} has no act() and observe(): "
+                "see rlbt.agents.base.Agent for the contract."
+            )
+        self.agent: Agent = self.p.agent
         self.min_history = self.p.window + 1  # window returns need window + 1 closes
         self._previous: tuple[np.ndarray, int, float] | None = None
         self._no_obs = np.empty(0, dtype=np.float32)  # placeholder on the lookup path
@@ -74,10 +88,10 @@ class AgentStrategy(ExposureStrategy):
             )
         self._greedy: np.ndarray | None = None
         frozen = not self.p.learn and not self.p.explore
-        if frozen and self._returns is not None and hasattr(self.agent, "greedy_actions"):
-            self._greedy = self._greedy_table()
+        if frozen and self._returns is not None and isinstance(self.agent, GreedyActions):
+            self._greedy = self._greedy_table(self.agent)
 
-    def _greedy_table(self) -> np.ndarray:
+    def _greedy_table(self, agent: GreedyActions) -> np.ndarray:
         """A frozen, greedy agent's action for every bar and every exposure it
         can hold, in one batched forward: ``decide`` becomes a lookup. Row i
         is built from features of bars <= i, like ``observe_bar``."""
@@ -88,11 +102,8 @@ class AgentStrategy(ExposureStrategy):
             return table
         returns = np.lib.stride_tricks.sliding_window_view(self._returns[1:], window)
         for k, level in enumerate(self.exposure_levels):
-            obs = np.empty((bars - window, window + 2), dtype=np.float32)
-            obs[:, :window] = returns
-            obs[:, window] = self._ranges[window:]
-            obs[:, window + 1] = level
-            table[window:, k] = self.agent.greedy_actions(obs)
+            obs = assemble(returns, self._ranges[window:], level)
+            table[window:, k] = agent.greedy_actions(obs)
         return table
 
     def observe_bar(self) -> np.ndarray:
@@ -103,11 +114,8 @@ class AgentStrategy(ExposureStrategy):
                 closes, self.data.high[0], self.data.low[0], self._exposure, self.p.obs_scale
             )
         now = len(self.data) - 1
-        obs = np.empty(self.p.window + 2, dtype=np.float32)
-        obs[:-2] = self._returns[now - self.p.window + 1 : now + 1]
-        obs[-2] = self._ranges[now]
-        obs[-1] = self._exposure
-        return obs
+        window = self._returns[now - self.p.window + 1 : now + 1]
+        return assemble(window, self._ranges[now], self._exposure)
 
     def decide(self) -> int:
         value = self.broker.getvalue()
@@ -150,7 +158,7 @@ class AgentStrategy(ExposureStrategy):
         learn stats (the last value for the running counters it names in
         ``counter_stats``)."""
         stats: dict[str, float] = {"return": self.episode_return, "bars": float(self._bars)}
-        counters = set(getattr(self.agent, "counter_stats", ()))
+        counters = set(self.agent.counter_stats if isinstance(self.agent, CounterStats) else ())
         keys = dict.fromkeys(k for s in self._learn_stats for k in s)  # ordered, unique
         for key in keys:
             values = [s[key] for s in self._learn_stats if key in s and math.isfinite(s[key])]

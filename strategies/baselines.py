@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.compat import bt
-from engine.errors import ConfigError
-from strategies.exposure import ExposureStrategy
+from rlbt.engine.compat import bt
+from rlbt.engine.errors import ConfigError
+from rlbt.strategies.exposure import ExposureStrategy
 
 FLAT, LONG = 0, 1
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.dqn import DQNAgent, DQNConfig
-from strategies.learning import LearningStrategy, config_params
+from rlbt.agents.dqn import DQNAgent, DQNConfig
+from rlbt.strategies.learning import LearningStrategy, config_params
 
 
 class DQNStrategy(LearningStrategy):

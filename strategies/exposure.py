@@ -21,8 +21,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from engine.compat import bt
-from engine.errors import ConfigError
+from rlbt.engine.compat import bt
+from rlbt.engine.errors import ConfigError
 
 # Keeps fills strictly inside cash: float rounding in price * size * (1 + fee)
 # could otherwise exceed the cash by 1e-12 and get the order rejected.

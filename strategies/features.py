@@ -19,6 +19,22 @@ def observation_size(window: int) -> int:
     return window + 2
 
 
+def assemble(returns: np.ndarray, bar_range: np.ndarray | float,
+             exposure: float) -> np.ndarray:
+    """The one place the observation layout is written down:
+    ``[returns (window, oldest first), range of bar t, exposure]``.
+
+    Works on one bar (``returns`` of shape ``[window]``) or many at once
+    (``[bars, window]`` with ``bar_range`` of shape ``[bars]``).
+    """
+    window = returns.shape[-1]
+    obs = np.empty((*returns.shape[:-1], observation_size(window)), dtype=np.float32)
+    obs[..., :window] = returns
+    obs[..., window] = bar_range
+    obs[..., window + 1] = exposure
+    return obs
+
+
 def observation(
     closes: np.ndarray, high: float, low: float, exposure: float, scale: float = 100.0
 ) -> np.ndarray:
@@ -30,12 +46,8 @@ def observation(
     :param exposure: current target exposure (0 flat, 1 long, -1 short).
     :param scale: multiplier for returns and range.
     """
-    obs = np.empty(len(closes) + 1, dtype=np.float32)
-    log_closes = np.log(closes)
-    obs[:-2] = np.diff(log_closes) * scale
-    obs[-2] = math.log(high / low) * scale
-    obs[-1] = exposure
-    return obs
+    returns = np.diff(np.log(closes)) * scale
+    return assemble(returns, math.log(high / low) * scale, exposure)
 
 
 def bar_features(

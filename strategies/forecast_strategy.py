@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import ConfigError
-from strategies.exposure import ExposureStrategy
-from strategies.forecast_features import feature_row, forecast_label
-from strategies.forecast_metrics import forecast_metrics, forecast_table
+from rlbt.engine.errors import ConfigError
+from rlbt.strategies.exposure import ExposureStrategy
+from rlbt.strategies.forecast_features import feature_row, forecast_label
+from rlbt.strategies.forecast_metrics import forecast_metrics, forecast_table
 
 MEAN_WINDOW = 20  # the course's baseline: the mean of the last 20 closes
 
@@ -128,7 +128,7 @@ class ForecastStrategy(ExposureStrategy):
             self.forecaster.end_episode()
 
     def period_extras(self) -> dict[str, Any]:
-        """Forecast metrics and the forecast table of this run (see engine.runner)."""
+        """Forecast metrics and the forecast table of this run (see rlbt.engine.runner)."""
         comparisons = {}
         if self._windows and hasattr(self.forecaster, "compare"):
             comparisons = self.forecaster.compare(np.stack(self._windows))

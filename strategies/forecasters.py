@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import ConfigError
+from rlbt.engine.errors import ConfigError
 
 
 class ForestForecaster:

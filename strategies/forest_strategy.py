@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ConfigError
-from strategies.forecast_strategy import ForecastStrategy
-from strategies.forecasters import ForestForecaster
+from rlbt.engine.errors import ConfigError
+from rlbt.strategies.forecast_strategy import ForecastStrategy
+from rlbt.strategies.forecasters import ForestForecaster
 
 
 class ForestStrategy(ForecastStrategy):

@@ -12,9 +12,9 @@ import dataclasses
 from pathlib import Path
 from typing import Any, ClassVar
 
-from agents.base import set_threads
-from engine.errors import ConfigError
-from strategies.agent_strategy import AgentStrategy
+from rlbt.agents.base import set_threads
+from rlbt.engine.errors import ConfigError
+from rlbt.strategies.agent_strategy import AgentStrategy
 
 # Config fields the strategy derives itself instead of taking them as params.
 DERIVED_FIELDS = frozenset({"obs_dim", "n_actions", "seed", "device"})

@@ -10,13 +10,13 @@ from typing import Any
 
 import pandas as pd
 
-from agents.base import set_threads
-from agents.lstm import LSTMConfig, LSTMForecaster
-from engine.errors import ConfigError
-from strategies.forecast_features import N_FEATURES, feature_matrix, supervised_table
-from strategies.forecast_strategy import ForecastStrategy
-from strategies.forecasters import ForecasterPair, ForestForecaster
-from strategies.learning import config_params
+from rlbt.agents.base import set_threads
+from rlbt.agents.lstm.forecaster import LSTMConfig, LSTMForecaster
+from rlbt.engine.errors import ConfigError
+from rlbt.strategies.forecast_features import N_FEATURES, feature_matrix, supervised_table
+from rlbt.strategies.forecast_strategy import ForecastStrategy
+from rlbt.strategies.forecasters import ForecasterPair, ForestForecaster
+from rlbt.strategies.learning import config_params
 
 _OWN = frozenset({"window_size", "horizon"})  # shared with the strategy's own params
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.policy_gradient import PolicyGradientAgent, PolicyGradientConfig
-from strategies.learning import LearningStrategy, config_params
+from rlbt.agents.policy_gradient import PolicyGradientAgent, PolicyGradientConfig
+from rlbt.strategies.learning import LearningStrategy, config_params
 
 
 class PolicyGradientStrategy(LearningStrategy):

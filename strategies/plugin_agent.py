@@ -15,10 +15,10 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from agents.base import set_threads
-from engine.errors import ConfigError
-from engine.plugins import find
-from strategies.agent_strategy import AgentStrategy
+from rlbt.agents.base import set_threads
+from rlbt.engine.errors import ConfigError
+from rlbt.engine.plugins.loader import find
+from rlbt.strategies.agent_strategy import AgentStrategy
 
 AGENT_GROUP = "rlbt.agents"
 

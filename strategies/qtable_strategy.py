@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.qtable import QTableAgent, QTableConfig
-from strategies.learning import LearningStrategy, config_params
+from rlbt.agents.qtable import QTableAgent, QTableConfig
+from rlbt.strategies.learning import LearningStrategy, config_params
 
 
 class QTableStrategy(LearningStrategy):

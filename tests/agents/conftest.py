@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-from agents.dqn import DQNAgent, DQNConfig
+from rlbt.agents.dqn import DQNAgent, DQNConfig
 
 SMALL_DQN: dict[str, Any] = {
     "obs_dim": 4,

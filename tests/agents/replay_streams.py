@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from agents.replay import ReplayBuffer
+from rlbt.agents.replay.buffer import ReplayBuffer
 
 OBS_DIM = 3
 

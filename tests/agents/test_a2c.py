@@ -15,9 +15,9 @@ import torch
 from envs import IdentityEnv, greedy_accuracy, run
 from test_returns import NEXT_VALUES, REWARDS, TERMINATED, TRUNCATED, VALUES
 
-from agents.a2c import A2CAgent, A2CConfig
-from agents.errors import AgentError
-from agents.rollout import RolloutBatch
+from rlbt.agents.a2c import A2CAgent, A2CConfig
+from rlbt.agents.errors import AgentError
+from rlbt.agents.rollout import RolloutBatch
 
 LN2 = math.log(2)
 

@@ -14,11 +14,11 @@ import pytest
 import torch
 from envs import IdentityEnv, one_hot, run
 
-from agents.base import config_from_json, config_to_json
-from agents.checkpoint import FORMAT
-from agents.dqn import DQNAgent, DQNConfig
-from agents.errors import AgentError, CheckpointError
-from agents.qtable import QTableAgent, QTableConfig
+from rlbt.agents.base import config_from_json, config_to_json
+from rlbt.agents.checkpoint import FORMAT
+from rlbt.agents.dqn import DQNAgent, DQNConfig
+from rlbt.agents.errors import AgentError, CheckpointError
+from rlbt.agents.qtable import QTableAgent, QTableConfig
 
 MakeDQN = Callable[..., DQNAgent]
 PROBES = [one_hot(i, 4) for i in range(4)] + list(

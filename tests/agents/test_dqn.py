@@ -11,9 +11,9 @@ import pytest
 import torch
 from envs import FlipEnv, IdentityEnv, greedy_accuracy, run
 
-from agents.base import Agent
-from agents.dqn import DQNAgent, DQNConfig
-from agents.errors import AgentError
+from rlbt.agents.base import Agent
+from rlbt.agents.dqn import DQNAgent, DQNConfig
+from rlbt.agents.errors import AgentError
 
 MakeDQN = Callable[..., DQNAgent]
 

@@ -20,11 +20,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from agents.blas import blas_threads, set_blas_threads
-from agents.dqn import DQNAgent, DQNConfig
-from agents.fast_mlp import NumpyMLP
-from agents.networks import QNetwork
-from agents.replay import Batch
+from rlbt.agents.dqn import DQNAgent, DQNConfig
+from rlbt.agents.fast.blas import blas_threads, set_blas_threads
+from rlbt.agents.fast.mlp import NumpyMLP
+from rlbt.agents.networks import QNetwork
+from rlbt.agents.replay.buffer import Batch
 
 WEIGHT_ATOL = 1e-5
 GRAD_RTOL = 1e-5

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from agents.errors import AgentError, CheckpointError
-from agents.lstm import LSTMConfig, LSTMForecaster
+from rlbt.agents.errors import AgentError, CheckpointError
+from rlbt.agents.lstm.forecaster import LSTMConfig, LSTMForecaster
 
 WINDOW = 20
 SMALL: dict[str, Any] = {"n_features": 1, "window_size": WINDOW, "hidden_size": 16,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.errors import AgentError, CheckpointError
-from agents.normalizer import RunningNormalizer
+from rlbt.agents.errors import AgentError, CheckpointError
+from rlbt.agents.normalizer import RunningNormalizer
 
 
 def test_mean_and_std_by_hand_after_a_few_adds() -> None:

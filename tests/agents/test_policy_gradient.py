@@ -16,10 +16,10 @@ import pytest
 import torch
 from envs import Env, IdentityEnv, TwoArmedBandit, greedy_accuracy, one_hot, run
 
-from agents.a2c import A2CAgent, A2CConfig
-from agents.base import Agent
-from agents.errors import AgentError, CheckpointError
-from agents.policy_gradient import OnPolicyAgent, PolicyGradientAgent, PolicyGradientConfig
+from rlbt.agents.a2c import A2CAgent, A2CConfig
+from rlbt.agents.base import Agent
+from rlbt.agents.errors import AgentError, CheckpointError
+from rlbt.agents.policy_gradient import OnPolicyAgent, PolicyGradientAgent, PolicyGradientConfig
 
 SMALL: dict[str, Any] = {"obs_dim": 4, "n_actions": 4, "hidden": (32,)}
 MakeAgent = Callable[..., OnPolicyAgent[Any]]

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from replay_streams import OBS_DIM, add_all, add_in_batches, assert_holds_exactly, stream
 
-from agents.errors import AgentError, CheckpointError
-from agents.replay import Batch, PrioritizedReplayBuffer
+from rlbt.agents.errors import AgentError, CheckpointError
+from rlbt.agents.replay import Batch, PrioritizedReplayBuffer
 
 
 def make(capacity: int, seed: int = 0, **kwargs: object) -> PrioritizedReplayBuffer:
@@ -149,7 +149,7 @@ def test_state_dict_round_trip_resumes_identically() -> None:
 
 
 def test_load_state_dict_rejects_a_uniform_buffer_state() -> None:
-    from agents.replay import ReplayBuffer
+    from rlbt.agents.replay.buffer import ReplayBuffer
 
     uniform = ReplayBuffer(4, (OBS_DIM,), seed=0).state_dict()
     with pytest.raises(CheckpointError):

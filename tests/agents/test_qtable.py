@@ -10,9 +10,9 @@ from envs import FlipEnv, IdentityEnv, greedy_accuracy, run
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agents.base import Agent
-from agents.errors import AgentError
-from agents.qtable import QTableAgent, QTableConfig
+from rlbt.agents.base import Agent
+from rlbt.agents.errors import AgentError
+from rlbt.agents.qtable import QTableAgent, QTableConfig
 
 
 def make_agent(obs_dim: int = 4, n_actions: int = 4, **overrides: object) -> QTableAgent:

@@ -16,8 +16,8 @@ from replay_streams import (
     stream,
 )
 
-from agents.errors import AgentError, CheckpointError
-from agents.replay import Batch, ReplayBuffer
+from rlbt.agents.errors import AgentError, CheckpointError
+from rlbt.agents.replay.buffer import Batch, ReplayBuffer
 
 GAMMA = 0.9
 

@@ -18,7 +18,7 @@ import math
 import numpy as np
 import pytest
 
-from agents.returns import discounted_returns, gae_advantages, n_step_returns, normalize
+from rlbt.agents.returns import discounted_returns, gae_advantages, n_step_returns, normalize
 
 GAMMA = 0.5
 REWARDS = np.array([1.0, 2.0, 2.0, 1.0, 4.0])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.errors import AgentError, CheckpointError
-from agents.sequence_memory import SequenceMemory
+from rlbt.agents.errors import AgentError, CheckpointError
+from rlbt.agents.lstm.sequence_memory import SequenceMemory
 
 WINDOW, FEATURES = 4, 2
 

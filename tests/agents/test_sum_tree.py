@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.errors import AgentError, CheckpointError
-from agents.sum_tree import SumTree
+from rlbt.agents.errors import AgentError, CheckpointError
+from rlbt.agents.replay.sum_tree import SumTree
 
 
 @settings(max_examples=150, deadline=None)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import main
+from rlbt.engine.cli import main
 
 
 @pytest.fixture

@@ -8,9 +8,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from price_series import make_prices
 
-from engine.compat import bt, install
+from rlbt.engine.compat import bt, install
 
 
 def test_without_shim_python_lacks_the_alias() -> None:
@@ -18,8 +19,16 @@ def test_without_shim_python_lacks_the_alias() -> None:
     assert subprocess.run([sys.executable, "-c", code]).returncode == 3
 
 
-def test_shim_restores_aliases_idempotently() -> None:
+def test_shim_restores_missing_aliases_and_keeps_existing_ones(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("Iterable", "Mapping"):
+        monkeypatch.delattr(collections, name, raising=False)
+    sentinel = object()
+    monkeypatch.setattr(collections, "Sequence", sentinel, raising=False)
     install()
+    assert collections.Iterable is collections.abc.Iterable  # type: ignore[attr-defined]
+    assert collections.Mapping is collections.abc.Mapping  # type: ignore[attr-defined]
+    assert collections.Sequence is sentinel  # type: ignore[attr-defined]
     install()
     assert collections.Iterable is collections.abc.Iterable  # type: ignore[attr-defined]
 

@@ -7,8 +7,8 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from engine.data_summary import describe_span, format_summary, summarize
-from engine.errors import DataError
+from rlbt.engine.data.summary import describe_span, format_summary, summarize
+from rlbt.engine.errors import DataError
 
 
 def frame_at(stamps: list[str] | pd.DatetimeIndex) -> pd.DataFrame:

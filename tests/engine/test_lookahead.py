@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.lookahead import check_lookahead, mirror_future
-from engine.validate import validate_prices
-from strategies.exposure import ExposureStrategy
+from rlbt.engine.data.validate import validate_prices
+from rlbt.engine.lookahead import check_lookahead, mirror_future
+from rlbt.strategies.exposure import ExposureStrategy
 
 
 class PeeksAhead(ExposureStrategy):

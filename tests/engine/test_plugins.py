@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.cerebro import build_cerebro
-from engine.cli import main
-from engine.compat import bt
-from engine.errors import ConfigError, UnknownNameError
-from engine.plugins import PluginImportError
-from engine.prices import load_prices
-from engine.registry import resolve_strategy
-from engine.runner import backtest
-from engine.scaffold import scaffold_strategy
+from rlbt.engine.cerebro import build_cerebro
+from rlbt.engine.cli import main
+from rlbt.engine.compat import bt
+from rlbt.engine.data.prices import load_prices
+from rlbt.engine.errors import ConfigError, UnknownNameError
+from rlbt.engine.plugins.loader import PluginImportError
+from rlbt.engine.plugins.registry import resolve_strategy
+from rlbt.engine.plugins.scaffold import scaffold_strategy
+from rlbt.engine.runner import backtest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "rlbt-sign-bandit"
@@ -37,7 +37,7 @@ def _cli(*args: str) -> tuple[int, str, str]:
 def test_example_package_is_what_the_scaffold_writes(tmp_path: Path) -> None:
     made = scaffold_strategy("sign-bandit", tmp_path, agent=True)
     # Ignore what running and installing it leaves behind (all git-ignored).
-    ignore = ["__pycache__", ".pytest_cache", ".benchmarks", "rlbt_sign_bandit.egg-info"]
+    ignore = ["__pycache__", ".pytest_cache", ".benchmarks", "build", "rlbt_sign_bandit.egg-info"]
     compare = filecmp.dircmp(made, EXAMPLE, ignore=ignore)
     assert not compare.diff_files and not compare.left_only and not compare.right_only
     for sub in compare.subdirs.values():
@@ -45,47 +45,49 @@ def test_example_package_is_what_the_scaffold_writes(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def installed_example() -> Iterator[None]:
-    """pip install -e the example package into this environment, for real."""
+def installed_example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """pip install the example package for real, into a folder of its own
+    (never into the environment running the tests); ``_rlbt`` puts it on the path."""
+    target = tmp_path_factory.mktemp("example-site")
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(EXAMPLE)],
-                   check=True, capture_output=True)
-    try:
-        yield
-    finally:
-        subprocess.run([*pip, "uninstall", "-y", "rlbt-sign-bandit"], capture_output=True)
+    subprocess.run([*pip, "install", "--no-deps", "--no-build-isolation", "--target", str(target),
+                    str(EXAMPLE)], check=True, capture_output=True)
+    yield target
 
 
-def _rlbt(*args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI in a fresh interpreter, as a user runs it after pip install -e
-    (an editable install takes effect at interpreter start)."""
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True,
-                          text=True, env={**os.environ, "COLUMNS": "200"})
+def _rlbt(*args: str, site: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI in a fresh interpreter, as a user runs it after pip install."""
+    env = {**os.environ, "COLUMNS": "200"}
+    if site is not None:
+        env["PYTHONPATH"] = str(site)
+    return subprocess.run([sys.executable, "-m", "rlbt.engine.cli", *args], capture_output=True,
+                          text=True, env=env)
 
 
-def test_installed_plugin_runs_by_entry_point_name(installed_example: None, tmp_path: Path) -> None:
+def test_installed_plugin_runs_by_entry_point_name(installed_example: Path, tmp_path: Path) -> None:
     run = _rlbt("run", "sign-bandit", "--episodes", "1", "--start", "2012-01-01",
-                "--out", str(tmp_path / "run"))
+                "--out", str(tmp_path / "run"), site=installed_example)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "run" / "actions.csv").exists()
-    listing = _rlbt("strategies")
+    listing = _rlbt("strategies", site=installed_example)
     line = next(row for row in listing.stdout.splitlines() if "sign-bandit" in row)
     assert "entry point (rlbt-sign-bandit" in line
-    assert "epsilon = 0.1" in _rlbt("strategies", "sign-bandit").stdout
+    assert "epsilon = 0.1" in _rlbt("strategies", "sign-bandit", site=installed_example).stdout
 
 
 def test_installed_agent_pairs_with_the_builtin_bridge(
-    installed_example: None, tmp_path: Path
+    installed_example: Path, tmp_path: Path
 ) -> None:
     run = _rlbt("run", "agent", "--param", "agent_class=sign-bandit", "--episodes", "1",
-                "--start", "2012-01-01", "--out", str(tmp_path / "run"))
+                "--start", "2012-01-01", "--out", str(tmp_path / "run"), site=installed_example)
     assert run.returncode == 0, run.stderr
     assert len((tmp_path / "run" / "training.csv").read_text().splitlines()) == 2
 
 
-def test_scaffolded_package_passes_its_own_tests(installed_example: None) -> None:
+def test_scaffolded_package_passes_its_own_tests(installed_example: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(installed_example)}
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                         cwd=EXAMPLE, capture_output=True, text=True)
+                         cwd=EXAMPLE, capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stdout + run.stderr
 
 
@@ -117,7 +119,7 @@ def test_plain_backtrader_file_gives_the_same_value_as_plain_cerebro(tmp_path: P
 
 
 def test_module_class_spec_resolves() -> None:
-    assert resolve_strategy("strategies.baselines:SmaCross").__name__ == "SmaCross"
+    assert resolve_strategy("rlbt.strategies.baselines:SmaCross").__name__ == "SmaCross"
 
 
 def test_unknown_name_lists_known_with_did_you_mean() -> None:
@@ -170,7 +172,7 @@ def test_agent_plugin_by_file(tmp_path: Path) -> None:
 def test_lookahead_command_exit_codes(tmp_path: Path) -> None:
     leaky = tmp_path / "leaky.py"
     leaky.write_text(
-        "from strategies.exposure import ExposureStrategy\n\n"
+        "from rlbt.strategies.exposure import ExposureStrategy\n\n"
         "class Leaky(ExposureStrategy):\n"
         "    def decide(self):\n"
         "        if len(self.data) < self.data.buflen():\n"

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import prices
-from engine.bundled_data import BUNDLED_DATASETS, bundled_names
-from engine.errors import ConfigError, DataError
-from engine.prices import data_fingerprint, load_prices
+from rlbt.engine.data import prices
+from rlbt.engine.data.bundled import BUNDLED_DATASETS, bundled_names
+from rlbt.engine.data.prices import data_fingerprint, load_prices
+from rlbt.engine.errors import ConfigError, DataError
 
 YAHOO = """Date,Open,High,Low,Close,Adj Close,Volume
 2020-01-02,10.0,11.0,9.5,10.5,10.4,1000
@@ -261,9 +261,29 @@ def test_too_large_file_is_refused_before_parsing(tmp_path: Path) -> None:
         load_prices(path, max_bytes=1_000)
 
 
-def test_available_memory_is_known_on_this_platform() -> None:
-    memory = prices.available_memory()
-    assert memory is None or memory > 0
+def test_available_memory_reads_meminfo_then_falls_back(monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path: Path) -> None:
+    """MemAvailable wins; without it, free pages times page size; without either, None."""
+    import builtins
+    real_open = builtins.open
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal: 4000 kB\nMemAvailable:   2048 kB\n")
+
+    def fake_open(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return real_open(meminfo if path == "/proc/meminfo" else path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+    assert prices.available_memory() == 2048 * 1024
+    meminfo.write_text("MemTotal: 4000 kB\n")
+    sizes = {"SC_AVPHYS_PAGES": 10, "SC_PAGE_SIZE": 4096}
+    monkeypatch.setattr(prices.os, "sysconf", lambda name: sizes[name])
+    assert prices.available_memory() == 40960
+
+    def unsupported(name: str) -> int:
+        raise ValueError(name)
+
+    monkeypatch.setattr(prices.os, "sysconf", unsupported)
+    assert prices.available_memory() is None
 
 
 def test_fingerprint_identifies_the_data() -> None:

@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from engine.cerebro import build_cerebro
-from engine.cli import main
-from engine.compat import bt
-from engine.config import BacktestConfig
-from engine.errors import ConfigError, UnknownNameError
-from engine.prices import load_prices
-from engine.runner import backtest
-from strategies.baselines import SmaCross
+from rlbt.engine.cerebro import build_cerebro
+from rlbt.engine.cli import main
+from rlbt.engine.compat import bt
+from rlbt.engine.config import BacktestConfig
+from rlbt.engine.data.prices import load_prices
+from rlbt.engine.errors import ConfigError, UnknownNameError
+from rlbt.engine.runner import backtest
+from rlbt.strategies.baselines import SmaCross
 
 
 def test_buy_and_hold_return_matches_hand_computation(wavy_prices: pd.DataFrame) -> None:
@@ -72,7 +72,7 @@ def test_test_slice_trades_from_its_first_bar(wavy_prices: pd.DataFrame) -> None
     assert len(result.test.actions) == len(wavy_prices.loc[test_start:])
 
 
-@pytest.mark.parametrize(("preload", "runonce"), [(True, True), (True, False), (False, False)])
+@pytest.mark.parametrize(("preload", "runonce"), [(True, False), (False, False)])
 def test_preload_and_runonce_modes_agree(
     wavy_prices: pd.DataFrame, preload: bool, runonce: bool
 ) -> None:
@@ -82,7 +82,10 @@ def test_preload_and_runonce_modes_agree(
         strat = cerebro.run()[0]
         return cerebro.broker.getvalue(), strat.decisions
 
-    assert run(preload, runonce) == run(True, True)
+    value, decisions = run(preload, runonce)
+    reference = run(True, True)  # backtrader's default, vectorised mode
+    assert decisions and value != 10_000  # it traded, so there is something to compare
+    assert (value, decisions) == reference
 
 
 def test_same_settings_same_result(wavy_prices: pd.DataFrame) -> None:

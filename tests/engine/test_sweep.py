@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import main
-from engine.config import BacktestConfig
-from engine.errors import ConfigError, UnknownNameError
-from engine.runner import backtest
-from engine.sweep import sweep
-from engine.sweep_spec import SweepSpec, config_for, parse_grid, parse_seeds
-from engine.sweep_summary import break_even_commission, summarize_runs, t95
+from rlbt.engine.cli import main
+from rlbt.engine.config import BacktestConfig
+from rlbt.engine.errors import ConfigError, UnknownNameError
+from rlbt.engine.runner import backtest
+from rlbt.engine.sweep.driver import sweep
+from rlbt.engine.sweep.spec import SweepSpec, config_for, parse_grid, parse_seeds
+from rlbt.engine.sweep.summary import break_even_commission, summarize_runs, t95
 
 BASE = BacktestConfig(start="2012-01-01", episodes=1)
 QTABLE_GRID = {"lr": ("0.1", "0.3"), "window": ("2", "3")}
@@ -190,7 +190,7 @@ def test_ctrl_c_keeps_finished_runs_and_resume_completes(tmp_path: Path) -> None
     args = [
         sys.executable,
         "-m",
-        "engine.cli",
+        "rlbt.engine.cli",
         "sweep",
         "sma-cross",
         "--grid",

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import DataError
-from engine.prices import load_prices
-from engine.validate import COLUMNS, RTOL, validate_prices
+from rlbt.engine.data.prices import load_prices
+from rlbt.engine.data.validate import COLUMNS, RTOL, validate_prices
+from rlbt.engine.errors import DataError
 
 HEADER = "Date,Open,High,Low,Close,Volume"
 GOOD_ROWS = [

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import main
-from engine.config import BacktestConfig
-from engine.errors import ConfigError
-from engine.walk_forward import chain_equity, make_windows, walk_forward
+from rlbt.engine.cli import main
+from rlbt.engine.config import BacktestConfig
+from rlbt.engine.errors import ConfigError
+from rlbt.engine.walk_forward import chain_equity, make_windows, walk_forward
 
 
 @pytest.mark.parametrize("mode", ["expanding", "rolling"])

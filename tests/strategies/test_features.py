@@ -7,7 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from strategies.features import observation, observation_size, step_reward
+from rlbt.strategies.features import (
+    assemble,
+    bar_features,
+    observation,
+    observation_size,
+    step_reward,
+)
 
 
 def test_observation_by_hand() -> None:
@@ -18,12 +24,37 @@ def test_observation_by_hand() -> None:
     np.testing.assert_allclose(obs, expected, rtol=1e-6)
 
 
-def test_observation_uses_only_the_bars_it_is_given() -> None:
-    closes = np.array([1.0, 2.0, 4.0, 8.0])
-    a = observation(closes, 8.5, 7.5, 0.0)
-    b = observation(closes.copy(), 8.5, 7.5, 0.0)
-    np.testing.assert_array_equal(a, b)
-    assert not np.shares_memory(a, closes)
+def test_observation_uses_only_the_last_window_of_bars() -> None:
+    """Bars before the window and the caller's array do not leak in: changing an
+    older close leaves the observation alone, changing one inside changes it."""
+    closes = np.array([5.0, 1.0, 2.0, 4.0, 8.0])
+    window = 3
+    base = observation(closes[-(window + 1):], 8.5, 7.5, 0.0)
+    older = closes.copy()
+    older[0] = 500.0
+    np.testing.assert_array_equal(observation(older[-(window + 1):], 8.5, 7.5, 0.0), base)
+    inside = closes.copy()
+    inside[2] = 3.0
+    assert not np.array_equal(observation(inside[-(window + 1):], 8.5, 7.5, 0.0), base)
+    assert not np.shares_memory(base, closes)
+    base[0] = 99.0  # writing into the observation never touches the prices
+    assert closes[1] == 1.0
+
+
+def test_precomputed_bar_features_match_the_per_bar_observation() -> None:
+    """``bar_features`` over a whole series gives the numbers ``observation``
+    builds bar by bar, and row i does not change when later bars do."""
+    rng = np.random.default_rng(3)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 30)))
+    high, low = close * 1.01, close * 0.99
+    returns, ranges = bar_features(close, high, low)
+    window, t = 4, 20
+    obs = observation(close[t - window:t + 1], high[t], low[t], 1.0)
+    np.testing.assert_allclose(assemble(returns[t - window + 1:t + 1], ranges[t], 1.0), obs,
+                               rtol=1e-6)
+    future = close.copy()
+    future[t + 1:] *= 2.0
+    np.testing.assert_array_equal(bar_features(future, high, low)[0][:t + 1], returns[:t + 1])
 
 
 def test_reward_is_log_value_change() -> None:

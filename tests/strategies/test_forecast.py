@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from price_series import make_prices
 
-from engine.cerebro import build_cerebro
-from engine.runner import backtest
-from strategies.forecast_features import date_features, feature_row
-from strategies.forecast_metrics import forecast_metrics, forecast_table
-from strategies.forecast_strategy import ForecastStrategy
+from rlbt.engine.cerebro import build_cerebro
+from rlbt.engine.runner import backtest
+from rlbt.strategies.forecast_features import date_features, feature_row
+from rlbt.strategies.forecast_metrics import forecast_metrics, forecast_table
+from rlbt.strategies.forecast_strategy import ForecastStrategy
 
 
 def sine_prices(n: int = 900) -> pd.DataFrame:
@@ -152,7 +152,7 @@ def test_lstm_reports_the_forest_beside_it() -> None:
 
 
 def test_feature_matrix_matches_feature_rows() -> None:
-    from strategies.forecast_features import feature_matrix, supervised_table
+    from rlbt.strategies.forecast_features import feature_matrix, supervised_table
 
     frame = make_prices(100 + 5 * np.sin(np.arange(40) / 3))
     frame["volume"] = np.arange(40) * 10.0
@@ -174,7 +174,7 @@ def test_feature_matrix_matches_feature_rows() -> None:
 def test_lstm_pretraining_on_the_train_slice_is_logged(tmp_path: Any) -> None:
     from click.testing import CliRunner
 
-    from engine.cli import main
+    from rlbt.engine.cli import main
 
     frame = sine_prices(400)
     path = tmp_path / "sine.csv"

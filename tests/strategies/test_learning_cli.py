@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import main
+from rlbt.engine.cli import main
 
 SMALL = ["--data", "orcl", "--start", "2011-01-01", "--param", "hidden=16",
          "--param", "warmup=64", "--param", "window=4"]

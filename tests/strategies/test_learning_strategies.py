@@ -13,8 +13,8 @@ import pytest
 import torch
 from price_series import make_prices
 
-from engine.lookahead import check_lookahead
-from engine.runner import backtest
+from rlbt.engine.lookahead import check_lookahead
+from rlbt.engine.runner import backtest
 
 # Small, fast settings per agent; a real run uses the strategy defaults.
 FAST: dict[str, dict[str, Any]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strategies.agent_strategy import AgentStrategy
+from rlbt.strategies.agent_strategy import AgentStrategy
 
 from rlbt_sign_bandit.agent import SignBanditAgent
 

@@ -1,7 +1,6 @@
 """Runs SignBandit on rlbt's bundled data and checks it never reads the future."""
 
-from engine import backtest
-from engine.lookahead import check_lookahead
+from rlbt import backtest, check_lookahead
 
 from rlbt_sign_bandit.strategy import SignBandit
 

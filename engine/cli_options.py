@@ -1,0 +1,98 @@
+"""Options shared by ``rlbt run``, ``rlbt sweep`` and ``rlbt lookahead``,
+declared once so each exists on all three with the same help and default.
+
+``rlbt sweep`` takes them with no default of its own (``None``): a value not
+given on the command line comes from its ``--config`` file, else from
+``BacktestConfig``'s default, which the help states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from rlbt.engine.config import BacktestConfig
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+_DEFAULTS = BacktestConfig()
+
+
+def _option(*decls: str, sweep: bool, default: Any, help: str, **kwargs: Any) -> Decorator:
+    if sweep:
+        shown = "off" if kwargs.get("is_flag") else default
+        suffix = f" [default: {shown}]" if shown is not None else ""
+        return click.option(*decls, default=None, help=help + suffix, **kwargs)
+    return click.option(*decls, default=default, show_default=default is not None, help=help,
+                        **kwargs)
+
+
+def _stack(*decorators: Decorator) -> Decorator:
+    def apply(func: Callable[..., Any]) -> Callable[..., Any]:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+DATA_HELP = "CSV or Parquet path, or a bundled dataset (orcl, nvda, yhoo, intraday)."
+
+
+def data_option() -> Decorator:
+    """--data SOURCE (``rlbt sweep`` takes a comma-separated list instead)."""
+    return click.option("--data", "source", default="orcl", show_default=True, help=DATA_HELP)
+
+
+def period_options(*, sweep: bool = False) -> Decorator:
+    """--date-format, --start, --end, --train-end, --split."""
+    return _stack(
+        _option("--date-format", sweep=sweep, default=None,
+                help="strptime format of non-ISO dates, e.g. %d/%m/%Y."),
+        _option("--start", sweep=sweep, default=None,
+                help="First date to use (inclusive; a date alone means the whole day)."),
+        _option("--end", sweep=sweep, default=None,
+                help="Last date to use (inclusive; a date alone means the whole day)."),
+        _option("--train-end", sweep=sweep, default=None,
+                help="Last date of the train slice; overrides --split."),
+        _option("--split", sweep=sweep, default=_DEFAULTS.split, type=float,
+                help="Fraction of bars in the train slice."),
+    )
+
+
+def cost_options(*, sweep: bool = False) -> Decorator:
+    """--cash, --commission, --slippage."""
+    return _stack(
+        _option("--cash", sweep=sweep, default=_DEFAULTS.cash, type=float, help="Starting cash."),
+        _option("--commission", sweep=sweep, default=_DEFAULTS.commission, type=float,
+                help="Commission per fill, a fraction of traded value (0.001 = 10 bp)."),
+        _option("--slippage", sweep=sweep, default=_DEFAULTS.slippage, type=float,
+                help="Slippage per fill, a fraction of price, always charged in full."),
+    )
+
+
+def learning_options(*, sweep: bool = False) -> Decorator:
+    """--episodes, --freeze, --device, --threads (learning strategies)."""
+    return _stack(
+        _option("--episodes", sweep=sweep, default=_DEFAULTS.episodes,
+                type=click.IntRange(min=0),
+                help="Training passes over the train slice (learning strategies)."),
+        _option("--freeze", sweep=sweep, default=False, is_flag=True,
+                help="Do not learn during the test slice."),
+        _option("--device", sweep=sweep, default=_DEFAULTS.device,
+                help="Torch device: cpu, cuda or cuda:N."),
+        _option("--threads", sweep=sweep, default=_DEFAULTS.threads,
+                type=click.IntRange(min=0), help="Torch CPU threads (0: torch's default)."),
+    )
+
+
+def seed_option() -> Decorator:
+    """--seed (``rlbt sweep`` has --seeds instead)."""
+    return click.option("--seed", default=_DEFAULTS.seed, show_default=True,
+                        type=click.IntRange(min=0), help="Seed of every random choice.")
+
+
+def param_option(help: str = "Strategy parameter (repeatable), e.g. --param fast=5.") -> Decorator:
+    """--param KEY=VALUE, repeatable."""
+    return click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help=help)

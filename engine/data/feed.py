@@ -1,0 +1,67 @@
+"""From a validated price frame to a backtrader data feed, and the bar
+frequency facts (timeframe, bars per year) the metrics need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from rlbt.engine.compat import bt
+
+_DAY = pd.Timedelta(days=1)
+TRADING_DAYS_PER_YEAR = 252
+
+
+@dataclass(frozen=True)
+class BarFrequency:
+    """How often bars come: backtrader's timeframe and compression, and the
+    number of bars in a year used to annualise Sharpe and Sortino."""
+
+    timeframe: int
+    compression: int
+    bars_per_year: float
+
+
+def bar_frequency(index: pd.DatetimeIndex) -> BarFrequency:
+    """Infer the bar frequency from the median spacing of ``index``."""
+    if len(index) < 2:
+        return BarFrequency(bt.TimeFrame.Days, 1, TRADING_DAYS_PER_YEAR)
+    spacing = pd.Series(index).diff().median()
+    if spacing >= pd.Timedelta(days=25):
+        return BarFrequency(bt.TimeFrame.Months, 1, 12)
+    if spacing >= pd.Timedelta(days=5):
+        return BarFrequency(bt.TimeFrame.Weeks, 1, 52)
+    if spacing >= _DAY * 0.99:
+        return BarFrequency(bt.TimeFrame.Days, 1, TRADING_DAYS_PER_YEAR)
+    # Intraday: a year is 252 sessions of the typical number of bars per session.
+    bars_per_day = float(pd.Series(index.normalize()).value_counts().median())
+    bars_per_year = TRADING_DAYS_PER_YEAR * bars_per_day
+    if spacing >= pd.Timedelta(minutes=1):
+        minutes = max(1, round(spacing / pd.Timedelta(minutes=1)))
+        return BarFrequency(bt.TimeFrame.Minutes, minutes, bars_per_year)
+    seconds = max(1, round(spacing / pd.Timedelta(seconds=1)))
+    return BarFrequency(bt.TimeFrame.Seconds, seconds, bars_per_year)
+
+
+def make_feed(frame: pd.DataFrame, name: str = "data") -> bt.feed.DataBase:
+    """A backtrader feed over ``frame`` (columns open, high, low, close, volume).
+
+    ``PandasDirectData`` walks ``itertuples`` once instead of one ``iloc`` per
+    field and bar, which is most of ``PandasData``'s cost.
+    """
+    freq = bar_frequency(pd.DatetimeIndex(frame.index))
+    columns = frame[["open", "high", "low", "close", "volume"]]
+    return bt.feeds.PandasDirectData(
+        dataname=columns,
+        name=name,
+        datetime=0,
+        open=1,
+        high=2,
+        low=3,
+        close=4,
+        volume=5,
+        openinterest=-1,
+        timeframe=freq.timeframe,
+        compression=freq.compression,
+    )

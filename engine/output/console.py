@@ -1,0 +1,106 @@
+"""Terminal output: the metrics table of a run (rich)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from rlbt.engine.metrics import METRIC_KEYS
+from rlbt.engine.results import RunResult
+
+_PERCENT = {"total_return", "cagr", "max_drawdown", "volatility", "win_rate", "exposure"}
+
+
+def metrics_table(result: RunResult) -> Table:
+    """Metrics of train and test, each beside buy-and-hold."""
+    table = Table(title=f"{result.strategy} vs buy-and-hold")
+    table.add_column("metric")
+    for period in result.periods:
+        span = f"{period.start:%Y-%m-%d} .. {period.end:%Y-%m-%d}"
+        # A learning strategy was trained on the train slice: say so.
+        label = (
+            "train (in-sample)"
+            if period.name == "train" and not result.training_log.empty
+            else period.name
+        )
+        table.add_column(f"{label}\n{span}", justify="right")
+        table.add_column(f"{period.name}\nbuy-and-hold", justify="right", style="dim")
+    for key in METRIC_KEYS:
+        cells = []
+        for period in result.periods:
+            cells += [_fmt(key, period.metrics[key]), _fmt(key, period.benchmark[key])]
+        table.add_row(key, *cells)
+    return table
+
+
+def _fmt(key: str, value: float) -> str:
+    if key in _PERCENT:
+        return f"{value:.2%}"
+    if key == "trades":
+        return f"{int(value)}"
+    if key == "final_value":
+        return f"{value:,.2f}"
+    return f"{value:.3f}"
+
+
+def print_result(result: RunResult, console: Console | None = None) -> None:
+    """Print the metrics table."""
+    (console or Console()).print(metrics_table(result))
+
+
+_LISTED_PARAMS = 5  # params shown per strategy in the list; NAME shows all
+
+
+def print_strategies(console: Console | None = None) -> None:
+    """The table of ``rlbt strategies``."""
+    from rlbt.engine.plugins.registry import list_strategies
+
+    table = Table(title="strategies (rlbt strategies NAME for one in full)")
+    for column in ("name", "source", "description", "params"):
+        table.add_column(column, overflow="fold")
+    for info in list_strategies():
+        items = [f"{k}={v!r}" for k, v in info.params.items()]
+        shown = ", ".join(items[:_LISTED_PARAMS])
+        if len(items) > _LISTED_PARAMS:
+            shown += f", ... ({len(items) - _LISTED_PARAMS} more)"
+        table.add_row(info.name, info.source, info.description, shown or "-")
+    (console or Console()).print(table)
+
+
+def print_strategy(name: str, console: Console | None = None) -> None:
+    """One strategy in full: source, docstring and every param with its default."""
+    from rlbt.engine.plugins.registry import find_strategy, strategy_params
+
+    console = console or Console()
+    found = find_strategy(name)
+    console.print(f"[bold]{name}[/bold]  ({found.source})")
+    console.print((found.obj.__doc__ or "(no description)").strip(), highlight=False)
+    console.print("params (--param KEY=VALUE):")
+    for key, default in strategy_params(found.obj).items():
+        console.print(f"  {key} = {default!r}", highlight=False)
+
+
+def print_sweep(result: Any, rank: str, out: Any, console: Console | None = None) -> None:
+    """The ranked summary of a sweep, failures, and where the files are."""
+    console = console or Console()
+    summary = result.summary
+    if not summary.empty:
+        table = Table(title=f"sweep: test {rank} per parameter set (best first)")
+        for column in summary.columns:
+            table.add_column(str(column), justify="right")
+        for row in summary.itertuples(index=False):
+            table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+        console.print(table)
+    if result.break_even is not None:
+        console.print("break-even commission (test edge over buy-and-hold gone):")
+        for row in result.break_even.to_dict(orient="records"):
+            console.print(f"  {row}", highlight=False)
+    if result.skipped:
+        console.print(f"{result.skipped} finished runs found in {out} were not run again.")
+    for run_id, error in result.failures.items():
+        console.print(f"[red]run {run_id} failed:[/red] {error}", highlight=False)
+    if result.interrupted:
+        console.print("[yellow]Interrupted: finished runs are kept; rerun to resume.[/yellow]")
+    console.print(f"Sweep folder: {out}")

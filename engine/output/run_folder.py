@@ -1,0 +1,103 @@
+"""Writing a run folder: config.json, metrics.json, equity.csv, trades.csv,
+actions.csv, training.csv and report.png, each written atomically."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rlbt.engine.contracts import SavesItself
+from rlbt.engine.errors import ConfigError
+from rlbt.engine.output.atomic import atomic_path, write_text
+from rlbt.engine.results import RunResult
+
+
+def default_run_dir(strategy: str, root: str | Path = "runs") -> Path:
+    """``runs/<timestamp>-<strategy>``, made unique if it already exists."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in strategy)
+    base = Path(root) / f"{stamp}-{safe}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def check_run_dir(path: str | Path, *, overwrite: bool = False) -> Path:
+    """Refuse a file, or a non-empty folder unless ``overwrite``; creates nothing
+    (the folder is made once the run has succeeded)."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a folder.")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise ConfigError(
+            f"--out {out}: folder is not empty; choose a new folder or pass --overwrite."
+        )
+    return out
+
+
+def write_run(result: RunResult, out: Path) -> list[Path]:
+    """Write every file of the run folder (created if needed); returns the paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = [
+        write_json(out / "config.json", result.config),
+        write_json(out / "metrics.json", result.metrics_dict()),
+        write_csv(out / "equity.csv", _stack((p.name, p.equity) for p in result.periods)),
+        write_csv(out / "trades.csv",
+                  _stack(((p.name, p.trades) for p in result.periods), index=False)),
+        write_csv(out / "actions.csv", _stack((p.name, p.actions) for p in result.periods)),
+    ]
+    for name in sorted({n for period in result.periods for n in period.tables}):
+        tables = ((p.name, p.tables[name]) for p in result.periods if name in p.tables)
+        written.append(write_csv(out / f"{name}.csv", _stack(tables)))
+    if not result.training_log.empty:
+        written.append(write_csv(out / "training.csv", result.training_log))
+    if isinstance(result.agent, SavesItself):
+        result.agent.save(out / "model.pt")  # agents write atomically themselves
+        written.append(out / "model.pt")
+    return written
+
+
+def _stack(
+    frames: Iterable[tuple[str, pd.DataFrame]], index: bool = True
+) -> pd.DataFrame:
+    """One table of (period name, frame) pairs, with a ``period`` column first."""
+    parts = []
+    for name, frame in frames:
+        frame = frame.reset_index() if index else frame.copy()
+        frame.insert(0, "period", name)
+        parts.append(frame)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def write_json(path: Path, payload: Any) -> Path:
+    write_text(path, json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n")
+    return path
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> Path:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+    return path
+
+
+def _jsonable(value: Any) -> Any:
+    """JSON-safe copy: NaN/inf become null, tuples lists, timestamps strings."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    if hasattr(value, "item"):  # numpy scalar
+        return _jsonable(value.item())
+    return str(value)

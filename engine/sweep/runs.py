@@ -1,0 +1,71 @@
+"""One sweep run, executed in a worker process (local pool or Ray): an
+ordinary ``backtest()`` (or walk-forward) call whose metrics become table rows.
+Every exception is caught and recorded, so one bad run never stops a sweep."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Any
+
+from rlbt.engine.errors import is_user_error
+
+
+def init_worker() -> None:
+    """Keep each worker to one BLAS/OpenMP thread: the pool already uses the cores."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+
+
+def execute_run(run: dict[str, Any]) -> dict[str, Any]:
+    """Run one sweep cell; returns ``{"run_id", "status", "error", "rows"}``."""
+    init_worker()
+    try:
+        rows = _rows(run)
+    except Exception as exc:  # recorded, not raised: the sweep goes on
+        detail = str(exc) if is_user_error(exc) else traceback.format_exc(limit=-3)
+        return {
+            "run_id": run["run_id"],
+            "status": "error",
+            "error": f"{type(exc).__name__}: {detail}".strip(),
+            "rows": [],
+        }
+    return {"run_id": run["run_id"], "status": "ok", "error": "", "rows": rows}
+
+
+def _rows(run: dict[str, Any]) -> list[dict[str, Any]]:
+    from rlbt.engine.runner import backtest
+    from rlbt.engine.sweep.spec import config_for
+
+    config = config_for(run)
+    ident = {"run_id": run["run_id"], "dataset": run["dataset"], "seed": run["seed"], **run["grid"]}
+    if run["walk_forward"]:
+        from rlbt.engine.walk_forward import walk_forward
+
+        result = walk_forward(
+            run["strategy"], run["dataset"], config, run["walk_forward"], run["window_mode"]
+        )
+        return [{**ident, "wf_window": i + 1, **_flat(r)} for i, r in enumerate(result.runs)]
+    return [{**ident, "wf_window": 0, **_flat(backtest(run["strategy"], run["dataset"], config))}]
+
+
+def _flat(result: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for period in result.periods:
+        row[f"{period.name}_start"] = str(period.start)
+        row[f"{period.name}_end"] = str(period.end)
+        row.update({f"{period.name}_{k}": v for k, v in period.metrics.items()})
+        row.update({f"{period.name}_bh_{k}": v for k, v in period.benchmark.items()})
+        row.update(_flatten(period.extra_metrics, f"{period.name}_"))
+    return row
+
+
+def _flatten(metrics: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """Nested strategy metrics as columns: ``test_forecast_model_rmse``, ..."""
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}_"))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
