@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from rlbt.engine.analyzers import EquityCurve, TradeLog
+from rlbt.engine.analyzers import EquityCurve, OrderLog, TradeLog
 from rlbt.engine.compat import bt
 from rlbt.engine.config import BacktestConfig
 from rlbt.engine.data.feed import make_feed
@@ -36,7 +36,8 @@ def build_cerebro(
     :param params: keyword params for the strategy.
     :param cash: starting cash.
     :param commission: fraction of traded value charged per fill.
-    :param slippage: fraction of price lost per fill (also on fills at the open).
+    :param slippage: fraction of price lost per fill, in full (also at the open and
+        beyond the bar's high/low).
     :param analyzers: add rlbt's analyzers (training passes, which read none, skip them).
     """
     cerebro = bt.Cerebro(
@@ -46,7 +47,10 @@ def build_cerebro(
     cerebro.broker.setcash(cash)
     cerebro.broker.setcommission(commission=commission)
     # slip_open: every rlbt fill is at an open, which backtrader exempts by default.
-    cerebro.broker.set_slippage_perc(slippage, slip_open=True, slip_limit=True, slip_match=True)
+    # slip_out: charge the stated fraction in full even where it leaves the bar's
+    # high-low range (backtrader clips it there by default, under-charging).
+    cerebro.broker.set_slippage_perc(slippage, slip_open=True, slip_limit=True, slip_match=True,
+                                     slip_out=True)
     cerebro.addstrategy(strategy_cls, **params)
     if analyzers:
         add_analyzers(cerebro)
@@ -60,6 +64,7 @@ def add_analyzers(cerebro: bt.Cerebro) -> None:
     cerebro.addanalyzer(bt.analyzers.TradeAnalyzer, _name="trades")
     cerebro.addanalyzer(EquityCurve, _name="equity")
     cerebro.addanalyzer(TradeLog, _name="tradelog")
+    cerebro.addanalyzer(OrderLog, _name="orderlog")
 
 
 def run_cerebro(cerebro: bt.Cerebro) -> Any:

@@ -18,6 +18,7 @@ from rlbt.engine.cli_options import (
     cost_options,
     data_option,
     learning_options,
+    metric_options,
     param_option,
     period_options,
     seed_option,
@@ -48,6 +49,7 @@ def main() -> None:
 @data_option()
 @period_options()
 @cost_options()
+@metric_options()
 @seed_option()
 @learning_options()
 @click.option(
@@ -211,6 +213,7 @@ def strategies(name: str | None) -> None:
 @param_option("Fixed strategy parameter for every run (repeatable).")
 @period_options(sweep=True)
 @cost_options(sweep=True)
+@metric_options(sweep=True)
 @learning_options(sweep=True)
 def sweep_command(strategy: str | None, config_file: Path | None, **flags: Any) -> None:
     """Run STRATEGY over a grid of params x seeds x datasets, in parallel.

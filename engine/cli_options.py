@@ -72,6 +72,18 @@ def cost_options(*, sweep: bool = False) -> Decorator:
     )
 
 
+def metric_options(*, sweep: bool = False) -> Decorator:
+    """--bars-per-year, --risk-free (annualisation of Sharpe, Sortino, volatility)."""
+    return _stack(
+        _option("--bars-per-year", sweep=sweep, default=None, type=click.FloatRange(min=0,
+                min_open=True),
+                help="Bars in a year for annualising [default: inferred from the data's "
+                     "calendar: ~252 for stock days, 365 for crypto days]."),
+        _option("--risk-free", sweep=sweep, default=_DEFAULTS.risk_free, type=float,
+                help="Annual risk-free rate; Sharpe and Sortino are of returns above it."),
+    )
+
+
 def learning_options(*, sweep: bool = False) -> Decorator:
     """--episodes, --freeze, --device, --threads (learning strategies)."""
     return _stack(

@@ -26,6 +26,10 @@ class BacktestConfig:
     """Commission as a fraction of traded value, e.g. 0.001 = 10 bp per fill."""
     slippage: float = 0.0
     """Slippage as a fraction of price, applied against the trader at each fill."""
+    bars_per_year: float | None = None
+    """Bars in a year for annualising; None = inferred from the data's calendar."""
+    risk_free: float = 0.0
+    """Annual risk-free rate that Sharpe and Sortino are in excess of, e.g. 0.02."""
     start: str | None = None
     """First date to use (inclusive); None = first bar of the data."""
     end: str | None = None
@@ -57,6 +61,11 @@ class BacktestConfig:
         _require(math.isfinite(self.cash) and self.cash > 0, "--cash", self.cash, "> 0")
         _require(0 <= self.commission < 0.5, "--commission", self.commission, "in [0, 0.5)")
         _require(0 <= self.slippage < 0.5, "--slippage", self.slippage, "in [0, 0.5)")
+        _require(self.bars_per_year is None or (math.isfinite(self.bars_per_year)
+                                                and self.bars_per_year > 0),
+                 "--bars-per-year", self.bars_per_year, "> 0")
+        _require(math.isfinite(self.risk_free) and -0.5 < self.risk_free < 1.0, "--risk-free",
+                 self.risk_free, "in (-0.5, 1), an annual rate such as 0.02")
         _require(0 < self.split < 1, "--split", self.split, "strictly between 0 and 1")
         _require(isinstance(self.seed, int) and self.seed >= 0, "--seed", self.seed, ">= 0")
         _require(isinstance(self.episodes, int) and self.episodes >= 0, "--episodes",

@@ -1,9 +1,15 @@
 """Performance metrics of one period, computed from backtrader's analyzers
-(TimeReturn, DrawDown, TradeAnalyzer) and rlbt's equity curve."""
+(TimeReturn, DrawDown, TradeAnalyzer) and rlbt's equity curve, trade log and
+order log.
+
+Sharpe and Sortino are of the per-bar excess return over a risk-free rate
+(annual, compounded to a per-bar rate), annualised with ``bars_per_year``.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,20 +24,34 @@ METRIC_KEYS = (
     "max_drawdown",
     "volatility",
     "trades",
+    "open_trades",
     "win_rate",
     "exposure",
+    "rejected_orders",
 )
 
 
+@dataclass(frozen=True)
+class Annualisation:
+    """How per-bar figures become annual ones: stated in every output."""
+
+    bars_per_year: float
+    risk_free: float = 0.0  # annual rate, e.g. 0.02
+
+    @property
+    def per_bar_risk_free(self) -> float:
+        return float((1.0 + self.risk_free) ** (1.0 / self.bars_per_year) - 1.0)
+
+
 def period_metrics(
-    strategy: Any, equity: pd.DataFrame, cash: float, bars_per_year: float
+    strategy: Any, equity: pd.DataFrame, cash: float, annual: Annualisation
 ) -> dict[str, float]:
     """Metrics of the bars in ``equity`` (the traded part of the run).
 
     :param strategy: the finished backtrader strategy with rlbt's analyzers.
     :param equity: the equity curve restricted to the traded bars.
     :param cash: starting cash (value before the first traded bar).
-    :param bars_per_year: for annualising Sharpe, Sortino and volatility.
+    :param annual: bars per year and the risk-free rate.
     """
     analyzers = strategy.analyzers
     returns = pd.Series(analyzers.returns.get_analysis(), dtype=float)
@@ -40,19 +60,21 @@ def period_metrics(
     trades = analyzers.trades.get_analysis()
     closed = int(_get(trades, "total", "closed"))
     won = int(_get(trades, "won", "total"))
+    orders = analyzers.orderlog.get_analysis()
     return {
         "final_value": final,
         "total_return": final / cash - 1.0,
         "cagr": _cagr(final / cash, equity.index[0], equity.index[-1]),
-        "sharpe": _sharpe(returns, bars_per_year),
-        "sortino": _sortino(returns, bars_per_year),
+        "sharpe": _sharpe(returns, annual),
+        "sortino": _sortino(returns, annual),
         "max_drawdown": analyzers.drawdown.get_analysis().max.drawdown / 100.0,
-        "volatility": float(np.std(returns, ddof=1) * math.sqrt(bars_per_year))
-        if len(returns) > 1
-        else 0.0,
-        "trades": closed,
-        "win_rate": won / closed if closed else 0.0,
+        "volatility": _volatility(returns, annual),
+        "trades": len(analyzers.tradelog.get_analysis()),
+        "open_trades": sum(t["status"] == "open" for t in analyzers.tradelog.get_analysis()),
+        # Of closed trades only; none closed is "not computable", never 0%.
+        "win_rate": won / closed if closed else math.nan,
         "exposure": float((equity["position"] != 0).mean()),
+        "rejected_orders": sum(o["status"] != "Completed" for o in orders),
     }
 
 
@@ -74,44 +96,52 @@ def _cagr(growth: float, first: pd.Timestamp, last: pd.Timestamp) -> float:
     return float(growth ** (1.0 / years) - 1.0)
 
 
-def _sharpe(returns: np.ndarray, bars_per_year: float) -> float:
+def _volatility(returns: np.ndarray, annual: Annualisation) -> float:
     if len(returns) < 2:
         return 0.0
-    std = np.std(returns, ddof=1)
+    return float(np.std(returns, ddof=1) * math.sqrt(annual.bars_per_year))
+
+
+def _sharpe(returns: np.ndarray, annual: Annualisation) -> float:
+    if len(returns) < 2:
+        return 0.0
+    excess = returns - annual.per_bar_risk_free
+    std = np.std(excess, ddof=1)
     if std == 0:
         return 0.0
-    return float(np.mean(returns) / std * math.sqrt(bars_per_year))
+    return float(np.mean(excess) / std * math.sqrt(annual.bars_per_year))
 
 
-def _sortino(returns: np.ndarray, bars_per_year: float) -> float:
+def _sortino(returns: np.ndarray, annual: Annualisation) -> float:
     if len(returns) < 2:
         return 0.0
-    downside = np.minimum(returns, 0.0)
-    dd = math.sqrt(float(np.mean(downside**2)))
+    excess = returns - annual.per_bar_risk_free
+    dd = math.sqrt(float(np.mean(np.minimum(excess, 0.0) ** 2)))
     if dd == 0:
         return 0.0
-    return float(np.mean(returns) / dd * math.sqrt(bars_per_year))
+    return float(np.mean(excess) / dd * math.sqrt(annual.bars_per_year))
 
 
-def curve_metrics(values: pd.Series, start_value: float, bars_per_year: float) -> dict[str, float]:
-    """Return metrics of an equity curve alone (a stitched walk-forward curve,
-    which no single backtrader run produced).
+def curve_metrics(values: pd.Series, start_value: float, annual: Annualisation,
+                  position: pd.Series | None = None) -> dict[str, float]:
+    """Metrics of an equity curve alone (a stitched walk-forward curve, which
+    no single backtrader run produced); trade counts are the caller's.
 
     :param values: portfolio value per bar, DatetimeIndex.
     :param start_value: value before the first bar.
-    :param bars_per_year: for annualising.
+    :param annual: bars per year and the risk-free rate.
+    :param position: position per bar, for ``exposure`` (NaN without it).
     """
-    series = values.to_numpy(dtype=float)
-    returns = np.diff(np.concatenate([[start_value], series])) / np.concatenate(
-        [[start_value], series[:-1]]
-    )
-    peak = np.maximum.accumulate(np.concatenate([[start_value], series]))
-    drawdown = 1.0 - np.concatenate([[start_value], series]) / peak
+    path = np.concatenate([[start_value], values.to_numpy(dtype=float)])
+    returns = np.diff(path) / path[:-1]
+    drawdown = 1.0 - path / np.maximum.accumulate(path)
     return {
-        "final_value": float(series[-1]),
-        "total_return": float(series[-1] / start_value - 1.0),
-        "cagr": _cagr(series[-1] / start_value, values.index[0], values.index[-1]),
-        "sharpe": _sharpe(returns, bars_per_year),
-        "sortino": _sortino(returns, bars_per_year),
+        "final_value": float(path[-1]),
+        "total_return": float(path[-1] / start_value - 1.0),
+        "cagr": _cagr(path[-1] / start_value, values.index[0], values.index[-1]),
+        "sharpe": _sharpe(returns, annual),
+        "sortino": _sortino(returns, annual),
         "max_drawdown": float(drawdown.max()),
+        "volatility": _volatility(returns, annual),
+        "exposure": float((position != 0).mean()) if position is not None else math.nan,
     }

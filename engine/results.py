@@ -21,9 +21,11 @@ class PeriodResult:
     equity: pd.DataFrame
     """Per traded bar: value, cash, position, close, benchmark (buy-and-hold value)."""
     trades: pd.DataFrame
-    """One row per closed trade (rlbt.engine.analyzers.TradeLog)."""
+    """One row per trade, closed or open at the end (rlbt.engine.analyzers.TradeLog)."""
     actions: pd.DataFrame
     """Per decided bar: action index and target exposure (empty for plain strategies)."""
+    orders: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Every order the strategy sent and its fate (rlbt.engine.analyzers.OrderLog)."""
     extra_metrics: dict[str, Any] = field(default_factory=dict)
     """Strategy-specific metrics (e.g. ``forecast``), from its ``period_extras()``."""
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -55,11 +57,15 @@ class RunResult:
     """Per training episode statistics (empty for strategies that do not learn)."""
     agent: Any = None
     """The trained agent of a learning strategy (None otherwise)."""
+    annualisation: dict[str, Any] = field(default_factory=dict)
+    """``bars_per_year`` (and whether it was inferred) and ``risk_free`` of the metrics."""
 
     @property
     def periods(self) -> tuple[PeriodResult, PeriodResult]:
         return (self.train, self.test)
 
     def metrics_dict(self) -> dict[str, Any]:
-        """``{"train": {...}, "test": {...}}`` as written to metrics.json."""
-        return {p.name: p.metrics_dict() for p in self.periods}
+        """``{"train": {...}, "test": {...}, "annualisation": {...}}``, as written
+        to metrics.json."""
+        return {**{p.name: p.metrics_dict() for p in self.periods},
+                "annualisation": dict(self.annualisation)}

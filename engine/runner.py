@@ -13,12 +13,13 @@ from typing import Any
 
 import pandas as pd
 
+from rlbt.engine.analyzers import ORDER_COLUMNS, TRADE_COLUMNS
 from rlbt.engine.cerebro import run_strategy
 from rlbt.engine.config import BacktestConfig
 from rlbt.engine.contracts import StrategyContract, check_strategy
 from rlbt.engine.data.feed import bar_frequency
 from rlbt.engine.data.prices import data_fingerprint, load_prices
-from rlbt.engine.metrics import period_metrics
+from rlbt.engine.metrics import Annualisation, period_metrics
 from rlbt.engine.output.progress import episode_progress
 from rlbt.engine.params import coerce_params
 from rlbt.engine.plugins.registry import resolve_strategy, strategy_params
@@ -57,7 +58,7 @@ def backtest(
     params = coerce_params(name, cls, config.params)
     frame = load_prices(data, date_format=config.date_format, start=config.start, end=config.end)
     split = split_frame(frame, config)
-    bars_per_year = bar_frequency(pd.DatetimeIndex(frame.index)).bars_per_year
+    annual = annualisation(frame, config)
     train_params, test_params = params, params
     agent, training_log, pretraining = None, pd.DataFrame(), pd.DataFrame()
     if contract.learning:
@@ -70,24 +71,33 @@ def backtest(
     if probe is not None and "probe" in cls.params._getkeys():  # type: ignore[attr-defined]
         train_params = {**train_params, "probe": probe}
         test_params = {**test_params, "probe": probe}
-    train = _run_period("train", contract, train_params, split.train, None, config, bars_per_year)
-    test = _run_period("test", contract, test_params, frame, split.test_start, config,
-                       bars_per_year)
+    train = _run_period("train", contract, train_params, split.train, None, config, annual)
+    test = _run_period("test", contract, test_params, frame, split.test_start, config, annual)
     if not pretraining.empty:
         train.tables["pretraining"] = pretraining.set_index("epoch")
     if agent is not None and config.save:
         agent.save(config.save)
+    stated = {"bars_per_year": annual.bars_per_year, "risk_free": annual.risk_free,
+              "bars_per_year_inferred": config.bars_per_year is None}
     return RunResult(
         strategy=name,
         config={
             **_describe_run(name, data, config, frame, split.test_start),
             "strategy_params": {**strategy_params(cls), **params},
+            "annualisation": stated,
         },
+        annualisation=stated,
         train=train,
         test=test,
         training_log=training_log,
         agent=agent,
     )
+
+
+def annualisation(frame: pd.DataFrame, config: BacktestConfig) -> Annualisation:
+    """``config.bars_per_year`` when set, else inferred from the whole frame's calendar."""
+    inferred = bar_frequency(pd.DatetimeIndex(frame.index)).bars_per_year
+    return Annualisation(config.bars_per_year or inferred, config.risk_free)
 
 
 def _resolve(strategy: str | type) -> tuple[str, type]:
@@ -103,29 +113,30 @@ def _run_period(
     frame: pd.DataFrame,
     trade_start: pd.Timestamp | None,
     config: BacktestConfig,
-    bars_per_year: float,
+    annual: Annualisation,
 ) -> PeriodResult:
     strat = run_strategy(contract.cls, params, frame, trade_start, config)
     bench = run_strategy(resolve_strategy(BENCHMARK), {}, frame, trade_start, config)
-    equity = _equity_frame(strat, trade_start)
-    bench_equity = _equity_frame(bench, trade_start)
+    equity = equity_frame(strat, trade_start)
+    bench_equity = equity_frame(bench, trade_start)
     equity["benchmark"] = bench_equity["value"].reindex(equity.index)
     equity["close"] = frame["close"].reindex(equity.index)
     # Strategies may add their own metrics and tables (forecast quality, ...).
     extras = strat.period_extras() if contract.period_extras else {}
     return PeriodResult(
         name=name,
-        metrics=period_metrics(strat, equity, config.cash, bars_per_year),
-        benchmark=period_metrics(bench, bench_equity, config.cash, bars_per_year),
+        metrics=period_metrics(strat, equity, config.cash, annual),
+        benchmark=period_metrics(bench, bench_equity, config.cash, annual),
         equity=equity,
-        trades=pd.DataFrame(strat.analyzers.tradelog.get_analysis()),
+        trades=pd.DataFrame(strat.analyzers.tradelog.get_analysis(), columns=TRADE_COLUMNS),
+        orders=pd.DataFrame(strat.analyzers.orderlog.get_analysis(), columns=ORDER_COLUMNS),
         actions=_actions_frame(strat),
         extra_metrics=extras.get("metrics", {}),
         tables=extras.get("tables", {}),
     )
 
 
-def _equity_frame(strat: Any, trade_start: pd.Timestamp | None) -> pd.DataFrame:
+def equity_frame(strat: Any, trade_start: pd.Timestamp | None) -> pd.DataFrame:
     rows = strat.analyzers.equity.get_analysis()
     equity = pd.DataFrame(rows, columns=["datetime", "value", "cash", "position"])
     equity = equity.set_index("datetime")

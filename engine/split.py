@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from rlbt.engine.config import BacktestConfig, parse_date
+from rlbt.engine.data.prices import end_of_day, is_bare_date
 from rlbt.engine.errors import ConfigError
 
 MIN_BARS = 2
@@ -30,10 +31,13 @@ class Split:
 
 
 def split_frame(frame: pd.DataFrame, config: BacktestConfig) -> Split:
-    """Split by ``config.train_end`` (inclusive) when given, else by ``config.split``."""
+    """Split by ``config.train_end`` (inclusive; a date without a time means the
+    whole day) when given, else by ``config.split``."""
     n = len(frame)
     train_end = parse_date(config.train_end, "--train-end")
     if train_end is not None:
+        if is_bare_date(config.train_end or ""):
+            train_end = end_of_day(train_end)
         k = int(frame.index.searchsorted(train_end, side="right"))
         option = f"--train-end={config.train_end}"
     else:

@@ -1,11 +1,12 @@
 """Walk-forward evaluation: K successive windows, each training on the past
 (an expanding or a rolling window) and testing on the next slice. Test slices
 follow one another without overlap, and their equity curves are chained into
-one out-of-sample curve, beside buy-and-hold chained the same way."""
+one out-of-sample curve, beside buy-and-hold held over the same span."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rlbt.engine.cerebro import run_strategy
 from rlbt.engine.config import BacktestConfig
-from rlbt.engine.data.feed import bar_frequency
 from rlbt.engine.data.prices import load_prices
 from rlbt.engine.errors import ConfigError
-from rlbt.engine.metrics import curve_metrics
+from rlbt.engine.metrics import Annualisation, curve_metrics, period_metrics
+from rlbt.engine.plugins.registry import resolve_strategy
 from rlbt.engine.results import RunResult
-from rlbt.engine.runner import backtest
+from rlbt.engine.runner import BENCHMARK, annualisation, backtest, equity_frame
 from rlbt.engine.split import MIN_BARS
 
 MODES = ("expanding", "rolling")
@@ -96,12 +98,34 @@ def walk_forward(
         window_config = dataclasses.replace(config, start=None, end=None, train_end=train_end)
         runs.append(backtest(strategy, part, window_config, progress=progress))
     stitched = chain_equity([run.test.equity for run in runs], config.cash)
-    bars_per_year = bar_frequency(pd.DatetimeIndex(frame.index)).bars_per_year
+    annual = annualisation(frame, config)
+    # Holding over the stitched span is one buy-and-hold run, not a chain of
+    # window runs (each of which would re-enter one bar late).
+    first_test = runs[0].test.start
+    held = run_strategy(resolve_strategy(BENCHMARK), {}, frame, first_test, config)
+    held_equity = equity_frame(held, first_test)
+    stitched["benchmark"] = held_equity["value"].reindex(stitched.index)
     metrics: dict[str, Any] = {
-        **curve_metrics(stitched["value"], config.cash, bars_per_year),
-        "buy_and_hold": curve_metrics(stitched["benchmark"], config.cash, bars_per_year),
+        **_stitched_metrics(stitched, runs, config.cash, annual),
+        "buy_and_hold": period_metrics(held, held_equity, config.cash, annual),
     }
     return WalkForwardResult(windows, runs, _window_table(windows, runs), stitched, metrics)
+
+
+def _stitched_metrics(stitched: pd.DataFrame, runs: list[RunResult], cash: float,
+                      annual: Annualisation) -> dict[str, Any]:
+    """Every single-period metric key, for the chain of test windows: curve
+    figures from the stitched curve, counts summed over the windows."""
+    trades = pd.concat([run.test.trades for run in runs], ignore_index=True)
+    closed = trades[trades["status"] == "closed"]
+    metrics = curve_metrics(stitched["value"], cash, annual, stitched["position"])
+    return {
+        **metrics,
+        "trades": len(trades),
+        "open_trades": int((trades["status"] == "open").sum()),
+        "win_rate": float((closed["pnl_net"] > 0).mean()) if len(closed) else math.nan,
+        "rejected_orders": sum(int(run.test.metrics["rejected_orders"]) for run in runs),
+    }
 
 
 def chain_equity(curves: list[pd.DataFrame], cash: float) -> pd.DataFrame:
@@ -113,6 +137,8 @@ def chain_equity(curves: list[pd.DataFrame], cash: float) -> pd.DataFrame:
         for column in ("value", "benchmark"):
             part[column] = curve[column] / cash * level[column]
             level[column] = float(part[column].iloc[-1])
+        if "position" in curve:
+            part["position"] = curve["position"]
         parts.append(part)
     return pd.concat(parts)
 

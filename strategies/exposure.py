@@ -23,10 +23,10 @@ from typing import Any
 
 from rlbt.engine.compat import bt
 from rlbt.engine.errors import ConfigError
+from rlbt.strategies.sizing import Book, target_shares
 
-# Keeps fills strictly inside cash: float rounding in price * size * (1 + fee)
-# could otherwise exceed the cash by 1e-12 and get the order rejected.
-_SIZING_MARGIN = 1e-9
+_MAX_EXPOSURE = 10.0
+_DONE = (bt.Order.Completed,)
 
 
 class ExposureStrategy(bt.Strategy):
@@ -39,14 +39,16 @@ class ExposureStrategy(bt.Strategy):
     params: Any = (
         ("trade_start", None),  # datetime of the first bar allowed to decide
         ("positions", (0.0, 1.0)),  # action index -> target exposure
+        ("rebalance", None),  # drift of exposure from its target that trades back to it
         ("probe", None),  # callable(strategy) after each decision; for look-ahead checks
     )
 
     def __init__(self) -> None:
         self.decisions: list[tuple[datetime, int, float]] = []
-        self.rejected_orders = 0
         self._pending: float | None = None
-        self._exposure = 0.0
+        self._exposure = 0.0  # target of the last order
+        self._last_order: Any = None
+        self._resync = False  # the last order did not fill: trade to the target again
         # Bars a subclass needs before its first decision (indicators that
         # backtrader knows about raise its minimum period on their own).
         self.min_history = 1
@@ -56,12 +58,20 @@ class ExposureStrategy(bt.Strategy):
 
     def _validate_positions(self) -> None:
         positions = tuple(self.p.positions)
-        if len(positions) < 2 or any(not -10.0 <= float(p) <= 10.0 for p in positions):
+        if len(positions) < 2 or any(not -_MAX_EXPOSURE <= float(p) <= _MAX_EXPOSURE
+                                     for p in positions):
             raise ConfigError(
                 f"positions={positions!r}: expected at least two target exposures "
-                "between -10 and 10, e.g. 0,1 (flat/long) or 0,1,-1."
+                f"between -{_MAX_EXPOSURE:g} and {_MAX_EXPOSURE:g}, e.g. 0,1 (flat/long) "
+                "or 0,1,-1."
             )
+        rebalance = self.p.rebalance
+        if rebalance is not None and not float(rebalance) > 0:
+            raise ConfigError(f"rebalance={rebalance!r}: expected a drift tolerance > 0, "
+                              "e.g. 0.05 (trade back when exposure is 5% of equity off).")
         self.exposure_levels = tuple(float(p) for p in positions)
+        # Longs beyond 1x borrow: backtrader's leverage ties up 1/L of the value.
+        self.leverage = max(1.0, *self.exposure_levels)
 
     def start(self) -> None:
         if not self.cerebro.p.cheat_on_open:
@@ -69,7 +79,10 @@ class ExposureStrategy(bt.Strategy):
                 f"{type(self).__name__} sizes its orders at the next open and needs "
                 "bt.Cerebro(cheat_on_open=True); rlbt's runner sets it for you."
             )
-
+        info = self.broker.getcommissioninfo(self.data)
+        self._commission = float(info.p.commission)
+        if self.leverage > info.get_leverage():
+            self.broker.setcommission(commission=self._commission, leverage=self.leverage)
     @classmethod
     def with_defaults(cls, params: dict[str, Any]) -> dict[str, Any]:
         """``params`` over the class's defaults: what an instance's ``self.p``
@@ -103,27 +116,34 @@ class ExposureStrategy(bt.Strategy):
 
     def next_open(self) -> None:
         target, self._pending = self._pending, None
-        if target is None or target == self._exposure:
+        if self._last_order is not None and self._last_order.status not in _DONE:
+            self._resync, self._last_order = True, None
+        if target is None:
+            if self.p.rebalance is None and not self._resync:
+                return
+            target = self._exposure
+        elif target == self._exposure and self.p.rebalance is None and not self._resync:
             return
-        self._exposure = target
-        if target == 0.0:
-            self.close()
-            return
-        delta = self._target_size(target) - self.position.size
-        if delta > 0:
-            self.buy(size=delta)
-        elif delta < 0:
-            self.sell(size=-delta)
+        self._trade_to(target)
 
-    def _target_size(self, target: float) -> float:
-        """Shares worth ``target`` x equity at this bar's open, after costs."""
+    def _trade_to(self, target: float) -> None:
+        """Send the order that makes ``target`` x equity at this bar's open."""
         open_price = self.data.open[0]  # the only field of the new bar we may read
-        equity = self.broker.getcash() + self.position.size * open_price
+        position = self.position
+        book = Book(self.broker.getcash(), position.size, position.price, self.leverage)
+        if target == self._exposure and not self._resync:  # rebalancing: past the tolerance
+            equity = book.equity(open_price)
+            drift = position.size * open_price / equity - target if equity > 0 else 0.0
+            if abs(drift) <= float(self.p.rebalance):
+                return
+        self._exposure, self._resync = target, False
+        if target == 0.0:
+            self._last_order = self.close() if position.size else None
+            return
         broker: Any = self.broker
-        commission = broker.getcommissioninfo(self.data).p.commission
-        fill_price = open_price * (1.0 + broker.p.slip_perc) + broker.p.slip_fixed
-        return target * equity * (1.0 - _SIZING_MARGIN) / (fill_price * (1.0 + commission))
-
-    def notify_order(self, order: Any) -> None:
-        if order.status in (order.Margin, order.Rejected):
-            self.rejected_orders += 1
+        delta = target_shares(book, target, open_price, broker.p.slip_perc,
+                              self._commission) - position.size
+        if delta > 0:
+            self._last_order = self.buy(size=delta)
+        elif delta < 0:
+            self._last_order = self.sell(size=-delta)

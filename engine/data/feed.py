@@ -8,15 +8,15 @@ from dataclasses import dataclass
 import pandas as pd
 
 from rlbt.engine.compat import bt
+from rlbt.engine.data.calendar import bars_per_year
 
 _DAY = pd.Timedelta(days=1)
-TRADING_DAYS_PER_YEAR = 252
 
 
 @dataclass(frozen=True)
 class BarFrequency:
     """How often bars come: backtrader's timeframe and compression, and the
-    number of bars in a year used to annualise Sharpe and Sortino."""
+    number of bars in a year (from the data's calendar) used to annualise."""
 
     timeframe: int
     compression: int
@@ -25,23 +25,21 @@ class BarFrequency:
 
 def bar_frequency(index: pd.DatetimeIndex) -> BarFrequency:
     """Infer the bar frequency from the median spacing of ``index``."""
+    per_year = bars_per_year(index)
     if len(index) < 2:
-        return BarFrequency(bt.TimeFrame.Days, 1, TRADING_DAYS_PER_YEAR)
+        return BarFrequency(bt.TimeFrame.Days, 1, per_year)
     spacing = pd.Series(index).diff().median()
     if spacing >= pd.Timedelta(days=25):
-        return BarFrequency(bt.TimeFrame.Months, 1, 12)
+        return BarFrequency(bt.TimeFrame.Months, 1, per_year)
     if spacing >= pd.Timedelta(days=5):
-        return BarFrequency(bt.TimeFrame.Weeks, 1, 52)
+        return BarFrequency(bt.TimeFrame.Weeks, 1, per_year)
     if spacing >= _DAY * 0.99:
-        return BarFrequency(bt.TimeFrame.Days, 1, TRADING_DAYS_PER_YEAR)
-    # Intraday: a year is 252 sessions of the typical number of bars per session.
-    bars_per_day = float(pd.Series(index.normalize()).value_counts().median())
-    bars_per_year = TRADING_DAYS_PER_YEAR * bars_per_day
+        return BarFrequency(bt.TimeFrame.Days, 1, per_year)
     if spacing >= pd.Timedelta(minutes=1):
         minutes = max(1, round(spacing / pd.Timedelta(minutes=1)))
-        return BarFrequency(bt.TimeFrame.Minutes, minutes, bars_per_year)
+        return BarFrequency(bt.TimeFrame.Minutes, minutes, per_year)
     seconds = max(1, round(spacing / pd.Timedelta(seconds=1)))
-    return BarFrequency(bt.TimeFrame.Seconds, seconds, bars_per_year)
+    return BarFrequency(bt.TimeFrame.Seconds, seconds, per_year)
 
 
 def make_feed(frame: pd.DataFrame, name: str = "data") -> bt.feed.DataBase:

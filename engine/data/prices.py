@@ -253,8 +253,8 @@ def select_span(
         return frame
     lo = _bound(start, "start")
     hi = _bound(end, "end")
-    if end is not None and hi is not None and _is_bare_date(end):
-        hi = hi + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+    if end is not None and hi is not None and is_bare_date(end):
+        hi = end_of_day(hi)
     if lo is not None and hi is not None and lo > hi:
         raise ConfigError(f"start {start} is after end {end}; swap them.")
     keep = np.ones(len(frame), dtype=bool)
@@ -283,7 +283,12 @@ def _bound(value: str | pd.Timestamp | None, option: str) -> pd.Timestamp | None
     return stamp.tz_localize(None) if stamp.tz is not None else stamp
 
 
-def _is_bare_date(value: str | pd.Timestamp) -> bool:
+def end_of_day(stamp: pd.Timestamp) -> pd.Timestamp:
+    """The last instant of ``stamp``'s day: a bare end date includes that whole day."""
+    return stamp.normalize() + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+
+
+def is_bare_date(value: str | pd.Timestamp) -> bool:
     """True for a date string without a time of day, such as ``"2020-01-31"``."""
     return isinstance(value, str) and ":" not in value and "T" not in value.upper()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rich.console import Console
@@ -36,9 +37,11 @@ def metrics_table(result: RunResult) -> Table:
 
 
 def _fmt(key: str, value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"  # not computable (e.g. a win rate with no closed trade)
     if key in _PERCENT:
         return f"{value:.2%}"
-    if key == "trades":
+    if key in ("trades", "open_trades", "rejected_orders"):
         return f"{int(value)}"
     if key == "final_value":
         return f"{value:,.2f}"
@@ -46,8 +49,33 @@ def _fmt(key: str, value: float) -> str:
 
 
 def print_result(result: RunResult, console: Console | None = None) -> None:
-    """Print the metrics table."""
-    (console or Console()).print(metrics_table(result))
+    """Print the metrics table, how it was annualised, and every order that
+    did not execute."""
+    console = console or Console()
+    console.print(metrics_table(result))
+    annual = result.annualisation
+    if annual:
+        how = "inferred from the data's calendar" if annual.get("bars_per_year_inferred") \
+            else "from --bars-per-year"
+        console.print(f"Annualised with {annual['bars_per_year']:,.1f} bars a year ({how}), "
+                      f"risk-free rate {annual['risk_free']:.2%}.", highlight=False)
+    for period in result.periods:
+        for line in unexecuted_orders(period.name, period.orders):
+            console.print(f"[yellow]{line}[/yellow]", highlight=False)
+
+
+def unexecuted_orders(period: str, orders: Any) -> list[str]:
+    """One line per kind of order that did not execute in ``period``."""
+    if orders is None or orders.empty:
+        return []
+    failed = orders[orders["status"] != "Completed"]
+    if failed.empty:
+        return []
+    lines = [f"{period}: {len(failed)} of {len(orders)} orders did not execute "
+             "(see orders.csv):"]
+    for (status, reason), group in failed.groupby(["status", "reason"], sort=True):
+        lines.append(f"  {len(group)} {status}: {reason}; first at {group['created'].iloc[0]}")
+    return lines
 
 
 _LISTED_PARAMS = 5  # params shown per strategy in the list; NAME shows all

@@ -1,5 +1,5 @@
 """Writing a run folder: config.json, metrics.json, equity.csv, trades.csv,
-actions.csv, training.csv and report.png, each written atomically."""
+actions.csv, orders.csv, training.csv and report.png, each written atomically."""
 
 from __future__ import annotations
 
@@ -53,6 +53,8 @@ def write_run(result: RunResult, out: Path) -> list[Path]:
         write_csv(out / "trades.csv",
                   _stack(((p.name, p.trades) for p in result.periods), index=False)),
         write_csv(out / "actions.csv", _stack((p.name, p.actions) for p in result.periods)),
+        write_csv(out / "orders.csv",
+                  _stack(((p.name, p.orders) for p in result.periods), index=False)),
     ]
     for name in sorted({n for period in result.periods for n in period.tables}):
         tables = ((p.name, p.tables[name]) for p in result.periods if name in p.tables)

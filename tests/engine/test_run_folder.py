@@ -25,19 +25,30 @@ def result() -> RunResult:
 def test_every_file_reads_back_to_the_result(result: RunResult, tmp_path: Path) -> None:
     written = write_run(result, tmp_path)
     assert sorted(p.name for p in written) == sorted(
-        ["config.json", "metrics.json", "equity.csv", "trades.csv", "actions.csv"])
+        ["config.json", "metrics.json", "equity.csv", "trades.csv", "actions.csv",
+         "orders.csv"])
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["test"]["sharpe"] == pytest.approx(result.test.metrics["sharpe"])
-    assert metrics["train"]["buy_and_hold"] == pytest.approx(result.train.benchmark)
+    held = metrics["train"]["buy_and_hold"]
+    assert held["win_rate"] is None  # NaN (nothing closed) is null in JSON, never 0
+    assert held["trades"] == 1 and held["open_trades"] == 1
+    assert {k: v for k, v in held.items() if v is not None} == pytest.approx(
+        {k: v for k, v in result.train.benchmark.items() if k != "win_rate"})
     config = json.loads((tmp_path / "config.json").read_text())
-    assert config["strategy_params"] == {"fast": 5, "slow": 20, "positions": [0.0, 1.0]}
+    assert config["strategy_params"] == {"fast": 5, "slow": 20, "positions": [0.0, 1.0],
+                                        "rebalance": None}
     assert config["data_sha256"] == result.config["data_sha256"]
     equity = pd.read_csv(tmp_path / "equity.csv", parse_dates=["datetime"])
     for period in result.periods:
         rows = equity[equity["period"] == period.name]
         assert len(rows) == len(period.equity)
         assert rows["value"].to_numpy() == pytest.approx(period.equity["value"].to_numpy())
+    orders = pd.read_csv(tmp_path / "orders.csv")
+    assert len(orders) == sum(len(p.orders) for p in result.periods) > 0
+    assert set(orders["status"]) == {"Completed"} and metrics["test"]["rejected_orders"] == 0
+    assert metrics["annualisation"]["bars_per_year"] == pytest.approx(
+        config["annualisation"]["bars_per_year"])
     trades = pd.read_csv(tmp_path / "trades.csv")
     assert (trades["period"] == "test").sum() == len(result.test.trades) > 0
 

@@ -76,3 +76,21 @@ def test_cli_walk_forward_writes_windows_and_chain(tmp_path: Path) -> None:
             "metrics.json"} <= {p.name for p in out.iterdir()}
     table = pd.read_csv(out / "walk_forward.csv")
     assert list(table["window"]) == [1, 2, 3]
+
+
+def test_stitched_buy_and_hold_is_holding_over_the_stitched_span() -> None:
+    from rlbt.engine.config import BacktestConfig
+    from rlbt.engine.metrics import METRIC_KEYS
+    from rlbt.engine.runner import backtest
+    from rlbt.engine.walk_forward import walk_forward
+
+    wf = walk_forward("sma-cross", "orcl", BacktestConfig(commission=0.001), 3)
+    first_test = wf.runs[0].test.start
+    held = backtest("buy-and-hold", "orcl", train_end=str(wf.runs[0].train.end),
+                    commission=0.001)
+    assert held.test.start == first_test
+    assert wf.metrics["buy_and_hold"]["total_return"] == pytest.approx(
+        held.test.metrics["total_return"], rel=1e-9)
+    assert set(METRIC_KEYS) <= set(wf.metrics) and set(METRIC_KEYS) <= set(
+        wf.metrics["buy_and_hold"])
+    assert wf.metrics["trades"] == sum(len(run.test.trades) for run in wf.runs)
