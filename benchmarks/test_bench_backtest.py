@@ -58,9 +58,10 @@ def bare_cerebro(frame: pd.DataFrame) -> Any:
 
 
 def dqn_cerebro(
-    frame: pd.DataFrame, *, learn: bool, fast: bool = True, analyzers: bool = True
+    frame: pd.DataFrame, *, learn: bool, fast: bool = True, analyzers: bool = True,
+    positions: tuple[float, ...] = (0.0, 1.0),
 ) -> Any:
-    params = {**DQN_PARAMS, "fast": fast}
+    params = {**DQN_PARAMS, "fast": fast, "positions": positions}
     agent = DQNStrategy.build_agent(params, seed=0, device="cpu", threads=1)
     run_params = {**params, "agent": agent, "learn": learn, "explore": learn}
     return build_cerebro(frame, DQNStrategy, run_params, analyzers=analyzers, **BROKER)
@@ -75,6 +76,12 @@ CASES: dict[str, tuple[str, Callable[[pd.DataFrame], Any]]] = {
     "DQN learning, training pass (no analyzers)": (
         "rlbt",
         lambda f: dqn_cerebro(f, learn=True, analyzers=False),
+    ),
+    # The same pass sending no orders: its ratio to the pass above is what the
+    # order path costs (target >= 0.9).
+    "DQN learning, training pass, no orders (positions=0,0)": (
+        "floor",
+        lambda f: dqn_cerebro(f, learn=True, analyzers=False, positions=(0.0, 0.0)),
     ),
     "empty strategy, rlbt Cerebro (floor)": ("floor", lambda f: build_cerebro(f, Empty, {},
                                                                              **BROKER)),

@@ -15,6 +15,7 @@ from rlbt.engine.analyzers import EquityCurve, OrderLog, TradeLog
 from rlbt.engine.compat import bt
 from rlbt.engine.config import BacktestConfig
 from rlbt.engine.data.feed import make_feed
+from rlbt.engine.lean_broker import LeanBroker, reads_order_states
 
 
 def build_cerebro(
@@ -43,6 +44,8 @@ def build_cerebro(
     cerebro = bt.Cerebro(
         stdstats=False, cheat_on_open=True, preload=preload, runonce=runonce, maxcpus=1
     )
+    if not reads_order_states(strategy_cls):
+        cerebro.broker = LeanBroker()
     cerebro.adddata(make_feed(frame))
     cerebro.broker.setcash(cash)
     cerebro.broker.setcommission(commission=commission)

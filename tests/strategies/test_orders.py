@@ -138,3 +138,30 @@ def test_rebalance_must_be_positive() -> None:
 
     with pytest.raises(ConfigError, match="rebalance=-1"):
         backtest(Hold, "orcl", params={"rebalance": -1})
+
+
+def test_lean_broker_books_the_same_trades_as_backtraders_own() -> None:
+    """Without notification copies (LeanBroker) the trades, values and order
+    fates are those of BackBroker, which a strategy with notify_order gets."""
+    from rlbt.engine.cerebro import build_cerebro
+    from rlbt.engine.lean_broker import LeanBroker
+
+    class Watched(Flip):
+        def notify_order(self, order: Any) -> None:
+            pass
+
+    frame = make_prices(100 * np.exp(np.cumsum(np.random.default_rng(2).normal(0, 0.01, 300))))
+    runs = {}
+    for cls in (Flip, Watched):
+        cerebro = build_cerebro(frame, cls, {"positions": (1.0, -1.0), "every": 3},
+                                cash=10_000, commission=0.001, slippage=0.0005)
+        strat = cerebro.run()[0]
+        runs[cls] = (isinstance(cerebro.broker, LeanBroker),
+                     strat.analyzers.equity.get_analysis(),
+                     strat.analyzers.tradelog.get_analysis(),
+                     strat.analyzers.orderlog.get_analysis(),
+                     dict(strat.analyzers.trades.get_analysis().total))
+    lean, plain = runs[Flip], runs[Watched]
+    assert lean[0] and not plain[0]
+    assert len(lean[2]) > 50
+    assert lean[1:] == plain[1:]
