@@ -17,7 +17,7 @@ _PERCENT = {"total_return", "cagr", "max_drawdown", "volatility", "win_rate", "e
 def metrics_table(result: RunResult) -> Table:
     """Metrics of train and test, each beside buy-and-hold."""
     table = Table(title=f"{result.strategy} vs buy-and-hold")
-    table.add_column("metric")
+    table.add_column("metric", no_wrap=True, min_width=max(map(len, METRIC_KEYS)))
     for period in result.periods:
         span = f"{period.start:%Y-%m-%d} .. {period.end:%Y-%m-%d}"
         # A learning strategy was trained on the train slice: say so.
