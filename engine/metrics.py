@@ -60,6 +60,7 @@ def period_metrics(
     trades = analyzers.trades.get_analysis()
     closed = int(_get(trades, "total", "closed"))
     won = int(_get(trades, "won", "total"))
+    logged = analyzers.tradelog.get_analysis()
     orders = analyzers.orderlog.get_analysis()
     return {
         "final_value": final,
@@ -69,8 +70,8 @@ def period_metrics(
         "sortino": _sortino(returns, annual),
         "max_drawdown": analyzers.drawdown.get_analysis().max.drawdown / 100.0,
         "volatility": _volatility(returns, annual),
-        "trades": len(analyzers.tradelog.get_analysis()),
-        "open_trades": sum(t["status"] == "open" for t in analyzers.tradelog.get_analysis()),
+        "trades": len(logged),
+        "open_trades": sum(t["status"] == "open" for t in logged),
         # Of closed trades only; none closed is "not computable", never 0%.
         "win_rate": won / closed if closed else math.nan,
         "exposure": float((equity["position"] != 0).mean()),

@@ -17,7 +17,7 @@ from rlbt.engine.analyzers import ORDER_COLUMNS, TRADE_COLUMNS
 from rlbt.engine.cerebro import run_strategy
 from rlbt.engine.config import BacktestConfig
 from rlbt.engine.contracts import StrategyContract, check_strategy
-from rlbt.engine.data.feed import bar_frequency
+from rlbt.engine.data.calendar import bars_per_year
 from rlbt.engine.data.prices import data_fingerprint, load_prices
 from rlbt.engine.metrics import Annualisation, period_metrics
 from rlbt.engine.output.progress import episode_progress
@@ -96,8 +96,8 @@ def backtest(
 
 def annualisation(frame: pd.DataFrame, config: BacktestConfig) -> Annualisation:
     """``config.bars_per_year`` when set, else inferred from the whole frame's calendar."""
-    inferred = bar_frequency(pd.DatetimeIndex(frame.index)).bars_per_year
-    return Annualisation(config.bars_per_year or inferred, config.risk_free)
+    per_year = config.bars_per_year or bars_per_year(pd.DatetimeIndex(frame.index))
+    return Annualisation(per_year, config.risk_free)
 
 
 def _resolve(strategy: str | type) -> tuple[str, type]:

@@ -115,16 +115,17 @@ def walk_forward(
 def _stitched_metrics(stitched: pd.DataFrame, runs: list[RunResult], cash: float,
                       annual: Annualisation) -> dict[str, Any]:
     """Every single-period metric key, for the chain of test windows: curve
-    figures from the stitched curve, counts summed over the windows."""
-    trades = pd.concat([run.test.trades for run in runs], ignore_index=True)
-    closed = trades[trades["status"] == "closed"]
-    metrics = curve_metrics(stitched["value"], cash, annual, stitched["position"])
+    figures from the stitched curve, counts summed over the windows (the win
+    rate pools each window's closed trades, won as backtrader counts them)."""
+    windows = [run.test.metrics for run in runs]
+    closed = [m["trades"] - m["open_trades"] for m in windows]
+    won = sum(m["win_rate"] * n for m, n in zip(windows, closed, strict=True) if n)
     return {
-        **metrics,
-        "trades": len(trades),
-        "open_trades": int((trades["status"] == "open").sum()),
-        "win_rate": float((closed["pnl_net"] > 0).mean()) if len(closed) else math.nan,
-        "rejected_orders": sum(int(run.test.metrics["rejected_orders"]) for run in runs),
+        **curve_metrics(stitched["value"], cash, annual, stitched["position"]),
+        "trades": sum(m["trades"] for m in windows),
+        "open_trades": sum(m["open_trades"] for m in windows),
+        "win_rate": won / sum(closed) if sum(closed) else math.nan,
+        "rejected_orders": sum(m["rejected_orders"] for m in windows),
     }
 
 

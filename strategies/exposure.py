@@ -26,7 +26,6 @@ from rlbt.engine.errors import ConfigError
 from rlbt.strategies.sizing import Book, target_shares
 
 _MAX_EXPOSURE = 10.0
-_DONE = (bt.Order.Completed,)
 
 
 class ExposureStrategy(bt.Strategy):
@@ -83,6 +82,7 @@ class ExposureStrategy(bt.Strategy):
         self._commission = float(info.p.commission)
         if self.leverage > info.get_leverage():
             self.broker.setcommission(commission=self._commission, leverage=self.leverage)
+
     @classmethod
     def with_defaults(cls, params: dict[str, Any]) -> dict[str, Any]:
         """``params`` over the class's defaults: what an instance's ``self.p``
@@ -116,7 +116,7 @@ class ExposureStrategy(bt.Strategy):
 
     def next_open(self) -> None:
         target, self._pending = self._pending, None
-        if self._last_order is not None and self._last_order.status not in _DONE:
+        if self._last_order is not None and self._last_order.status != bt.Order.Completed:
             self._resync, self._last_order = True, None
         if target is None:
             if self.p.rebalance is None and not self._resync:

@@ -37,9 +37,10 @@ class Book:
 def target_shares(book: Book, target: float, price: float, slippage: float,
                   commission: float) -> float:
     """Shares that make ``target`` x equity at ``price``, net of this fill's costs."""
-    delta_sign = math.copysign(1.0, target * book.equity(price) / price - book.size)
-    fill = price * (1.0 + delta_sign * slippage)
-    shares = target * book.equity(price) * (1.0 - SIZING_MARGIN) / (fill * (1.0 + commission))
+    equity = book.equity(price)
+    side = math.copysign(1.0, target * equity / price - book.size)  # +1 buy, -1 sell
+    fill = price * (1.0 + side * slippage)
+    shares = target * equity * (1.0 - SIZING_MARGIN) / (fill * (1.0 + commission))
     if shares > book.size:  # a buy: it must fit in the cash, closing leg included
         shares = min(shares, book.size + max_buy(book, fill, commission))
     return shares

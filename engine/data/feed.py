@@ -1,5 +1,6 @@
-"""From a validated price frame to a backtrader data feed, and the bar
-frequency facts (timeframe, bars per year) the metrics need."""
+"""From a validated price frame to a backtrader data feed with its bar
+frequency (timeframe and compression). Bars per year, for the metrics, are
+``rlbt.engine.data.calendar``'s."""
 
 from __future__ import annotations
 
@@ -8,38 +9,34 @@ from dataclasses import dataclass
 import pandas as pd
 
 from rlbt.engine.compat import bt
-from rlbt.engine.data.calendar import bars_per_year
 
 _DAY = pd.Timedelta(days=1)
 
 
 @dataclass(frozen=True)
 class BarFrequency:
-    """How often bars come: backtrader's timeframe and compression, and the
-    number of bars in a year (from the data's calendar) used to annualise."""
+    """How often bars come: backtrader's timeframe and compression."""
 
     timeframe: int
     compression: int
-    bars_per_year: float
 
 
 def bar_frequency(index: pd.DatetimeIndex) -> BarFrequency:
     """Infer the bar frequency from the median spacing of ``index``."""
-    per_year = bars_per_year(index)
     if len(index) < 2:
-        return BarFrequency(bt.TimeFrame.Days, 1, per_year)
+        return BarFrequency(bt.TimeFrame.Days, 1)
     spacing = pd.Series(index).diff().median()
     if spacing >= pd.Timedelta(days=25):
-        return BarFrequency(bt.TimeFrame.Months, 1, per_year)
+        return BarFrequency(bt.TimeFrame.Months, 1)
     if spacing >= pd.Timedelta(days=5):
-        return BarFrequency(bt.TimeFrame.Weeks, 1, per_year)
+        return BarFrequency(bt.TimeFrame.Weeks, 1)
     if spacing >= _DAY * 0.99:
-        return BarFrequency(bt.TimeFrame.Days, 1, per_year)
+        return BarFrequency(bt.TimeFrame.Days, 1)
     if spacing >= pd.Timedelta(minutes=1):
         minutes = max(1, round(spacing / pd.Timedelta(minutes=1)))
-        return BarFrequency(bt.TimeFrame.Minutes, minutes, per_year)
+        return BarFrequency(bt.TimeFrame.Minutes, minutes)
     seconds = max(1, round(spacing / pd.Timedelta(seconds=1)))
-    return BarFrequency(bt.TimeFrame.Seconds, seconds, per_year)
+    return BarFrequency(bt.TimeFrame.Seconds, seconds)
 
 
 def make_feed(frame: pd.DataFrame, name: str = "data") -> bt.feed.DataBase:
