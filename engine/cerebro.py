@@ -16,6 +16,7 @@ from rlbt.engine.compat import bt
 from rlbt.engine.config import BacktestConfig
 from rlbt.engine.data.feed import make_feed
 from rlbt.engine.lean_broker import LeanBroker, reads_order_states
+from rlbt.engine.training_broker import TrainingBroker, reads_trades
 
 
 def build_cerebro(
@@ -39,13 +40,16 @@ def build_cerebro(
     :param commission: fraction of traded value charged per fill.
     :param slippage: fraction of price lost per fill, in full (also at the open and
         beyond the bar's high/low).
-    :param analyzers: add rlbt's analyzers (training passes, which read none, skip them).
+    :param analyzers: add rlbt's analyzers. Training passes read none and skip them;
+        their plain market orders then fill through ``TrainingBroker``.
     """
     cerebro = bt.Cerebro(
         stdstats=False, cheat_on_open=True, preload=preload, runonce=runonce, maxcpus=1
     )
     if not reads_order_states(strategy_cls):
-        cerebro.broker = LeanBroker()
+        # A pass nobody audits (no analyzers, no trade notices) needs no Order objects.
+        quick = not analyzers and not reads_trades(strategy_cls)
+        cerebro.broker = TrainingBroker() if quick else LeanBroker()
     cerebro.adddata(make_feed(frame))
     cerebro.broker.setcash(cash)
     cerebro.broker.setcommission(commission=commission)

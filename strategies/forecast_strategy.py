@@ -20,10 +20,16 @@ from collections import deque
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from rlbt.engine.errors import ConfigError
 from rlbt.strategies.exposure import ExposureStrategy
-from rlbt.strategies.forecast_features import feature_row, forecast_label
+from rlbt.strategies.forecast_features import (
+    feature_matrix,
+    feature_row,
+    forecast_label,
+    supervised_table,
+)
 from rlbt.strategies.forecast_metrics import forecast_metrics, forecast_table
 
 MEAN_WINDOW = 20  # the course's baseline: the mean of the last 20 closes
@@ -56,6 +62,16 @@ class ForecastStrategy(ExposureStrategy):
         self._windows: list[np.ndarray] = []  # for batch comparison forecasts at the end
         self._losses: list[float] = []
         self._bars = 0
+
+    @classmethod
+    def train_table(cls, frame: pd.DataFrame, params: dict[str, Any]) -> tuple[np.ndarray,
+                                                                             np.ndarray]:
+        """The train slice as the windows and labels this strategy sees online:
+        every label is a close inside ``frame``."""
+        merged = cls.with_defaults(params)
+        close, high, low, volume = (frame[c].to_numpy() for c in ("close", "high", "low", "volume"))
+        features = feature_matrix(close, high, low, volume, pd.DatetimeIndex(frame.index))
+        return supervised_table(features, close, merged["window_size"], merged["horizon"])
 
     def _index(self, exposure: float) -> int:
         return self.exposure_levels.index(exposure) if exposure in self.exposure_levels else 0

@@ -3,7 +3,6 @@ pair that runs a model with the forest as its comparison."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,10 @@ from rlbt.engine.errors import ConfigError
 
 class ForestForecaster:
     """scikit-learn random forest (the course's: 500 trees, sqrt features) on
-    flattened windows, fitted once on the examples of the first training pass
-    (the train slice) and frozen after that."""
+    flattened windows, fitted once on the train slice's table (``fit``, from
+    the strategy's ``pretrain``) before any bar is scored, and frozen: the
+    examples a run hands it online are ignored, so it never sees a window it
+    is scored on."""
 
     def __init__(self, n_estimators: int = 500, seed: int = 0) -> None:
         try:
@@ -29,20 +30,16 @@ class ForestForecaster:
             n_estimators=n_estimators, max_features="sqrt", random_state=seed, n_jobs=1
         )
         self.fitted = False
-        self._x: list[np.ndarray] = []
-        self._y: list[float] = []
+
+    def fit(self, windows: np.ndarray, labels: np.ndarray) -> None:
+        """Fit on the finite rows of a supervised table (the train slice)."""
+        finite = np.isfinite(windows).all(axis=(1, 2)) & np.isfinite(labels)
+        if finite.sum() >= 2:
+            self.model.fit(windows[finite].reshape(int(finite.sum()), -1), labels[finite])
+            self.fitted = True
 
     def add_example(self, window: np.ndarray, label: float) -> None:
-        if not self.fitted and np.isfinite(window).all() and math.isfinite(label):
-            self._x.append(window.reshape(-1))
-            self._y.append(label)
-
-    def end_episode(self) -> None:
-        """Fit on what the pass collected (the train slice), once."""
-        if not self.fitted and len(self._y) >= 2:
-            self.model.fit(np.stack(self._x), np.asarray(self._y))
-            self.fitted = True
-            self._x, self._y = [], []
+        """Online examples are ignored: the forest is fitted on the train slice only."""
 
     def predict(self, window: np.ndarray) -> float:
         return float(self.predict_batch(window[np.newaxis])[0])
@@ -65,16 +62,10 @@ class ForecasterPair:
 
     def add_example(self, window: np.ndarray, label: float) -> None:
         self.primary.add_example(window, label)
-        if self.forest is not None:
-            self.forest.add_example(window, label)
 
     def step(self) -> dict[str, float] | None:
         stats: dict[str, float] | None = self.primary.step()
         return stats
-
-    def end_episode(self) -> None:
-        if self.forest is not None:
-            self.forest.end_episode()
 
     def compare(self, windows: np.ndarray) -> dict[str, np.ndarray]:
         if self.forest is None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from rlbt.engine.errors import ConfigError
 from rlbt.strategies.forecast_strategy import ForecastStrategy
 from rlbt.strategies.forecasters import ForestForecaster
@@ -22,8 +24,16 @@ class ForestStrategy(ForecastStrategy):
     def build_agent(
         cls, params: dict[str, Any], *, seed: int, device: str, threads: int = 0
     ) -> ForestForecaster:
-        """An unfitted forest; the first training pass fits it."""
+        """An unfitted forest; ``pretrain`` fits it on the train slice."""
         return ForestForecaster(int(cls.with_defaults(params)["trees"]), seed)
+
+    @classmethod
+    def pretrain(
+        cls, agent: ForestForecaster, frame: pd.DataFrame, params: dict[str, Any]
+    ) -> pd.DataFrame:
+        """Fit the forest on the train slice, before any bar is scored."""
+        agent.fit(*cls.train_table(frame, params))
+        return pd.DataFrame()
 
     @classmethod
     def load_agent(

@@ -13,7 +13,7 @@ import pandas as pd
 from rlbt.agents.base import set_threads
 from rlbt.agents.lstm.forecaster import LSTMConfig, LSTMForecaster
 from rlbt.engine.errors import ConfigError
-from rlbt.strategies.forecast_features import N_FEATURES, feature_matrix, supervised_table
+from rlbt.strategies.forecast_features import N_FEATURES
 from rlbt.strategies.forecast_strategy import ForecastStrategy
 from rlbt.strategies.forecasters import ForecasterPair, ForestForecaster
 from rlbt.strategies.learning import config_params
@@ -66,17 +66,16 @@ class LSTMStrategy(ForecastStrategy):
     def pretrain(
         cls, agent: ForecasterPair, frame: pd.DataFrame, params: dict[str, Any]
     ) -> pd.DataFrame:
-        """Fit the LSTM on the train slice as a supervised table (sliding windows,
-        temporal split: the last ``pretrain_val`` of the rows validate), before
-        the online episodes. Returns the per-epoch losses."""
+        """Before any episode or scored bar: fit the comparison forest on the
+        train slice, and, when ``pretrain_epochs`` > 0, the LSTM on the same
+        supervised table (sliding windows, temporal split: the last
+        ``pretrain_val`` of the rows validate). Returns the per-epoch losses."""
         merged = cls.with_defaults(params)
+        windows, labels = cls.train_table(frame, params)
+        if agent.forest is not None:
+            agent.forest.fit(windows, labels)
         if merged["pretrain_epochs"] <= 0:
             return pd.DataFrame()
-        close, high, low, volume = (frame[c].to_numpy() for c in ("close", "high", "low", "volume"))
-        features = feature_matrix(close, high, low, volume, pd.DatetimeIndex(frame.index))
-        windows, labels = supervised_table(
-            features, close, merged["window_size"], merged["horizon"]
-        )
         history = agent.primary.fit(
             windows,
             labels,

@@ -151,6 +151,41 @@ def test_lstm_reports_the_forest_beside_it() -> None:
     }
 
 
+@pytest.mark.parametrize("episodes", [0, 1])
+def test_comparison_forest_never_sees_a_window_it_is_scored_on(
+    episodes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The forest beside the LSTM is fitted on the train slice before any bar
+    is scored, with or without training episodes: none of its training rows is
+    a test window, and its test accuracy is that of a model scoring new data."""
+    pytest.importorskip("sklearn")
+    from sklearn.ensemble import RandomForestRegressor
+
+    fitted: list[np.ndarray] = []
+    fit = RandomForestRegressor.fit
+    monkeypatch.setattr(RandomForestRegressor, "fit",
+                        lambda self, x, y: (fitted.append(np.array(x)), fit(self, x, y))[1])
+    scored: list[np.ndarray] = []
+    compare = ForecastStrategy.period_extras
+
+    def keep_windows(self: Any) -> Any:
+        if self.p.trade_start is not None:
+            scored.extend(w.reshape(-1) for w in self._windows)
+        return compare(self)
+
+    monkeypatch.setattr(ForecastStrategy, "period_extras", keep_windows)
+    rng = np.random.default_rng(3)
+    prices = make_prices(100 * np.exp(np.cumsum(rng.normal(0, 0.01, 400))))
+    result = backtest("lstm", prices, episodes=episodes, split=0.6,
+                      params={"window_size": 10, "hidden_size": 4, "forest_trees": 10,
+                              "warmup": 16, "batch_size": 16})
+    assert len(fitted) == 1 and len(scored) > 100
+    seen = {row.tobytes() for row in fitted[0].astype(np.float32)}
+    assert not any(window.astype(np.float32).tobytes() in seen for window in scored)
+    # a random walk: a forest that had seen its test windows would score ~0.9 here
+    assert result.test.extra_metrics["forecast"]["forest"]["directional_accuracy"] < 0.7
+
+
 def test_feature_matrix_matches_feature_rows() -> None:
     from rlbt.strategies.forecast_features import feature_matrix, supervised_table
 

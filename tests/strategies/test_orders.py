@@ -165,3 +165,74 @@ def test_lean_broker_books_the_same_trades_as_backtraders_own() -> None:
     assert lean[0] and not plain[0]
     assert len(lean[2]) > 50
     assert lean[1:] == plain[1:]
+
+
+class Cycle(ExposureStrategy):
+    """Walks through its positions, one step every ``every`` bars, and now and
+    then sends an order far beyond its cash; records the broker after each bar."""
+
+    params: Any = (("every", 2),)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.book: list[tuple[float, float, float, float]] = []
+        self.fates: list[int] = []
+
+    def decide(self) -> int:
+        return (len(self.decisions) // self.p.every) % len(self.exposure_levels)
+
+    def next_open(self) -> None:
+        super().next_open()
+        if len(self) % 37 == 0:
+            self.fates.append(id(self.buy(size=1e9)))
+
+    def next(self) -> None:
+        position = self.position
+        self.book.append((self.broker.getcash(), self.broker.getvalue(), position.size,
+                          position.price))
+        super().next()
+
+
+def test_training_broker_fills_bit_for_bit_as_backtraders_own() -> None:
+    """A training pass (no analyzers) fills its market orders through
+    TrainingBroker: cash, value, position and entry price on every bar equal
+    BackBroker's exactly, through flips, leverage, shorts and refused orders."""
+    from rlbt.engine.cerebro import build_cerebro
+    from rlbt.engine.training_broker import TrainingBroker
+
+    frame = make_prices(100 * np.exp(np.cumsum(np.random.default_rng(5).normal(0, 0.02, 400))))
+    runs = {}
+    for analyzers in (False, True):
+        cerebro = build_cerebro(frame, Cycle, {"positions": (1.0, -1.0, 0.5, 2.0, 0.0, -0.3)},
+                                cash=10_000, commission=0.001, slippage=0.0005,
+                                analyzers=analyzers)
+        strat = cerebro.run()[0]
+        runs[analyzers] = (cerebro.broker, strat)
+    (quick_broker, quick), (full_broker, full) = runs[False], runs[True]
+    assert isinstance(quick_broker, TrainingBroker) and not isinstance(full_broker, TrainingBroker)
+    assert quick.book == full.book
+    assert len({size for _, _, size, _ in quick.book}) > 50  # it did trade
+    refused = full.analyzers.orderlog.get_analysis()
+    assert sum(1 for row in refused if row["status"] == "Margin") == len(quick.fates) > 5
+
+
+def test_training_broker_takes_only_plain_market_orders() -> None:
+    """A limit order in a training pass goes through BackBroker, as a real Order."""
+    from rlbt.engine.cerebro import build_cerebro
+    from rlbt.engine.training_broker import QuickOrder
+
+    class Limits(bt.Strategy):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.orders: list[Any] = []
+
+        def next(self) -> None:
+            self.orders.append(self.buy(size=1, exectype=bt.Order.Limit,
+                                        price=self.data.close[0] * 0.99))
+            self.orders.append(self.sell(size=1))
+
+    frame = make_prices(100 * np.exp(np.cumsum(np.random.default_rng(1).normal(0, 0.01, 50))))
+    cerebro = build_cerebro(frame, Limits, {}, cash=10_000, commission=0.0, slippage=0.0,
+                            analyzers=False)
+    strat = cerebro.run()[0]
+    kinds = {type(order) for order in strat.orders}
+    assert kinds == {bt.order.BuyOrder, QuickOrder}
