@@ -36,6 +36,8 @@ class QuickOrder:
 
 
 class TrainingBroker(LeanBroker):
+    cash: float  # BackBroker's, declared for the type checker
+
     def start(self) -> None:
         super().start()
         self._quick: list[QuickOrder] = []
@@ -142,7 +144,7 @@ class TrainingBroker(LeanBroker):
         entry = position.price
         psize, pprice, opened, closed = position.pseudoupdate(order.size, price)
         pnl = info.profitandloss(-closed, entry, price)
-        cash = float(self.cash)  # backtrader is untyped
+        cash = self.cash
         if closed:
             self.cash = cash = self._cash_after(data, cash, price, entry, pnl, 0.0, closed)
         popened = opened
