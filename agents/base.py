@@ -188,6 +188,30 @@ def guarded_step(
     return True
 
 
+UNPLANNED_STEPS = 10_000
+"""What a schedule given as a fraction spans when no runner has said how many
+training steps are coming (an agent used on its own, outside ``rlbt run``)."""
+
+
+class StepPlan:
+    """Schedules in fractions of the training to come: the runner calls
+    ``plan_steps(episodes x bars)`` before training, so that a decay set as
+    "half of training" completes on any data length."""
+
+    env_steps: int
+    _plan_end: int | None = None
+
+    def plan_steps(self, total: int) -> None:
+        """The next ``total`` environment steps are the training run."""
+        self._plan_end = self.env_steps + max(int(total), 1)
+
+    def schedule_steps(self, steps: int | None, fraction: float) -> int:
+        """``steps`` when set; else ``fraction`` of the planned training steps."""
+        if steps is not None:
+            return steps
+        return max(1, round(fraction * (self._plan_end or UNPLANNED_STEPS)))
+
+
 def linear_schedule(start: float, end: float, duration: int, step: int) -> float:
     """Value moving linearly from ``start`` to ``end`` over ``duration`` steps, then ``end``.
 

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from rlbt.agents.base import (
     CheckpointMixin,
+    StepPlan,
     generator_state,
     guarded_step,
     is_int,
@@ -88,8 +89,11 @@ class DQNConfig:
     """Exploration epsilon at step 0."""
     eps_end: float = 0.05
     """Exploration epsilon after the decay."""
-    eps_decay_steps: int = 10_000
-    """Environment steps of the linear epsilon decay."""
+    eps_decay_steps: int | None = None
+    """Environment steps of the linear epsilon decay; None: ``eps_decay_fraction``
+    of the run's training steps (``rlbt run`` plans episodes x bars)."""
+    eps_decay_fraction: float = 0.5
+    """The epsilon decay's share of the training steps, when ``eps_decay_steps`` is None."""
     prioritized: bool = False
     """Prioritized replay (proportional, sum-tree) instead of uniform."""
     alpha: float = 0.6
@@ -98,8 +102,9 @@ class DQNConfig:
     """Prioritized replay: importance-sampling exponent at step 0."""
     beta_end: float = 1.0
     """Prioritized replay: importance-sampling exponent after annealing."""
-    beta_anneal_steps: int = 100_000
-    """Prioritized replay: environment steps of the linear beta annealing."""
+    beta_anneal_steps: int | None = None
+    """Prioritized replay: environment steps of the linear beta annealing; None:
+    all of the run's training steps."""
     n_step: int = 1
     """Steps of the n-step return."""
     seed: int = 0
@@ -118,14 +123,19 @@ class DQNConfig:
         for name in ("obs_dim", "buffer_size", "batch_size", "learn_every", "gradient_steps",
                      "target_every", "n_step"):
             check(name, is_int(getattr(self, name)) and getattr(self, name) >= 1, "an integer >= 1")
-        for name in ("warmup", "eps_decay_steps", "beta_anneal_steps", "seed"):
+        for name in ("warmup", "seed"):
             check(name, is_int(getattr(self, name)) and getattr(self, name) >= 0, "an integer >= 0")
+        for name in ("eps_decay_steps", "beta_anneal_steps"):
+            value = getattr(self, name)
+            check(name, value is None or (is_int(value) and value >= 0),
+                  "None (a share of training) or an integer >= 0")
         check("n_actions", is_int(self.n_actions) and self.n_actions >= 2, "an integer >= 2")
         check("hidden", isinstance(self.hidden, tuple)
               and all(is_int(h) and h >= 1 for h in self.hidden), "a tuple of integers >= 1")
         check("lr", is_real(self.lr) and self.lr > 0, "a finite number > 0")
         check("tau", is_real(self.tau) and 0 < self.tau <= 1, "a number in (0, 1]")
-        for name in ("gamma", "eps_start", "eps_end", "alpha", "beta_start", "beta_end"):
+        for name in ("gamma", "eps_start", "eps_end", "alpha", "beta_start", "beta_end",
+                     "eps_decay_fraction"):
             value = getattr(self, name)
             check(name, is_real(value) and 0 <= value <= 1, "a number in [0, 1]")
         check("max_grad_norm", self.max_grad_norm is None
@@ -136,7 +146,7 @@ class DQNConfig:
         check("device", isinstance(self.device, str), "a device name such as 'cpu' or 'cuda'")
 
 
-class DQNAgent(FastPathMixin, CheckpointMixin):
+class DQNAgent(FastPathMixin, StepPlan, CheckpointMixin):
     """A DQN agent following the ``rlbt.agents.base.Agent`` contract."""
 
     kind = "dqn"
@@ -179,13 +189,15 @@ class DQNAgent(FastPathMixin, CheckpointMixin):
     def epsilon(self) -> float:
         """Current exploration rate (linear decay over environment steps)."""
         cfg = self.config
-        return linear_schedule(cfg.eps_start, cfg.eps_end, cfg.eps_decay_steps, self.env_steps)
+        decay = self.schedule_steps(cfg.eps_decay_steps, cfg.eps_decay_fraction)
+        return linear_schedule(cfg.eps_start, cfg.eps_end, decay, self.env_steps)
 
     @property
     def beta(self) -> float:
         """Current importance-sampling exponent of prioritized replay."""
         cfg = self.config
-        return linear_schedule(cfg.beta_start, cfg.beta_end, cfg.beta_anneal_steps, self.env_steps)
+        anneal = self.schedule_steps(cfg.beta_anneal_steps, 1.0)
+        return linear_schedule(cfg.beta_start, cfg.beta_end, anneal, self.env_steps)
 
     def act(self, obs: np.ndarray, explore: bool) -> int:
         """Pick an action: greedy, or epsilon-greedy with the current epsilon.

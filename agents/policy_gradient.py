@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 import torch
@@ -158,6 +158,9 @@ class OnPolicyAgent(CheckpointMixin, Generic[NetT]):
     """
 
     counter_stats = ("updates", "skipped_nonfinite")  # running totals in learn() stats
+    # log pi(a|s) * A is the policy gradient only for actions drawn from pi: a
+    # runner that lets this agent learn online samples its actions (engine/training.py).
+    on_policy: ClassVar[bool] = True
 
     def __init__(self, config: Any, build_network: Callable[[], NetT]) -> None:
         """:param config: the agent's settings (``seed`` fixes everything random).

@@ -25,6 +25,7 @@ import torch
 
 from rlbt.agents.base import (
     CheckpointMixin,
+    StepPlan,
     generator_state,
     is_int,
     is_real,
@@ -53,8 +54,11 @@ class QTableConfig:
     """Exploration epsilon at step 0."""
     eps_end: float = 0.05
     """Exploration epsilon after the decay."""
-    eps_decay_steps: int = 1_000
-    """Environment steps of the linear epsilon decay."""
+    eps_decay_steps: int | None = None
+    """Environment steps of the linear epsilon decay; None: ``eps_decay_fraction``
+    of the run's training steps (``rlbt run`` plans episodes x bars)."""
+    eps_decay_fraction: float = 0.5
+    """The epsilon decay's share of the training steps, when ``eps_decay_steps`` is None."""
     bins: tuple[float, ...] = (-1e-8, 1e-8)
     """Increasing thresholds cutting every feature into len(bins) + 1 bins; x falls in
     bin i when exactly i thresholds are < x. The default is the sign (-, 0, +)."""
@@ -68,11 +72,13 @@ class QTableConfig:
         check("obs_dim", is_int(self.obs_dim) and self.obs_dim >= 1, "an integer >= 1")
         check("n_actions", is_int(self.n_actions) and self.n_actions >= 2, "an integer >= 2")
         check("lr", is_real(self.lr) and 0 < self.lr <= 1, "a number in (0, 1]")
-        for name in ("gamma", "eps_start", "eps_end"):
+        for name in ("gamma", "eps_start", "eps_end", "eps_decay_fraction"):
             value = getattr(self, name)
             check(name, is_real(value) and 0 <= value <= 1, "a number in [0, 1]")
-        for name in ("eps_decay_steps", "seed"):
-            check(name, is_int(getattr(self, name)) and getattr(self, name) >= 0, "an integer >= 0")
+        check("seed", is_int(self.seed) and self.seed >= 0, "an integer >= 0")
+        check("eps_decay_steps", self.eps_decay_steps is None
+              or (is_int(self.eps_decay_steps) and self.eps_decay_steps >= 0),
+              "None (a share of training) or an integer >= 0")
         check("bins", isinstance(self.bins, tuple) and len(self.bins) >= 1
               and all(is_real(b) for b in self.bins)
               and all(a < b for a, b in zip(self.bins, self.bins[1:], strict=False)),
@@ -83,7 +89,7 @@ class QTableConfig:
               "use fewer features or fewer bins, or DQNAgent")
 
 
-class QTableAgent(CheckpointMixin):
+class QTableAgent(StepPlan, CheckpointMixin):
     """Tabular Q-learning following the ``rlbt.agents.base.Agent`` contract."""
 
     kind = "qtable"
@@ -112,7 +118,8 @@ class QTableAgent(CheckpointMixin):
     def epsilon(self) -> float:
         """Current exploration rate (linear decay over environment steps)."""
         cfg = self.config
-        return linear_schedule(cfg.eps_start, cfg.eps_end, cfg.eps_decay_steps, self.env_steps)
+        decay = self.schedule_steps(cfg.eps_decay_steps, cfg.eps_decay_fraction)
+        return linear_schedule(cfg.eps_start, cfg.eps_end, decay, self.env_steps)
 
     def state_index(self, obs: np.ndarray) -> int:
         """The table row of an observation.

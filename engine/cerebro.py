@@ -114,3 +114,13 @@ def run_strategy(
         analyzers=analyzers,
     )
     return run_cerebro(cerebro)
+
+
+def equity_frame(strat: Any, trade_start: pd.Timestamp | None) -> pd.DataFrame:
+    """The strategy's equity curve (value, cash, position) from ``trade_start`` on."""
+    rows = strat.analyzers.equity.get_analysis()
+    equity = pd.DataFrame(rows, columns=["datetime", "value", "cash", "position"])
+    equity = equity.set_index("datetime")
+    if trade_start is not None:
+        equity = equity.loc[trade_start:]
+    return equity

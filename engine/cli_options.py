@@ -85,13 +85,20 @@ def metric_options(*, sweep: bool = False) -> Decorator:
 
 
 def learning_options(*, sweep: bool = False) -> Decorator:
-    """--episodes, --freeze, --device, --threads (learning strategies)."""
+    """--episodes, --val, --select, --freeze, --device, --threads (learning strategies)."""
     return _stack(
         _option("--episodes", sweep=sweep, default=_DEFAULTS.episodes,
                 type=click.IntRange(min=0),
                 help="Training passes over the train slice (learning strategies)."),
+        _option("--val", sweep=sweep, default=_DEFAULTS.val, type=float,
+                help="Last fraction of the train slice that validates each episode, after "
+                     "a purge gap of the observation window (0: no validation)."),
+        _option("--select", sweep=sweep, default=_DEFAULTS.select,
+                type=click.Choice(["best", "last"]),
+                help="Agent state to test: the episode with the best validation Sharpe, "
+                     "or the last."),
         _option("--freeze", sweep=sweep, default=False, is_flag=True,
-                help="Do not learn during the test slice."),
+                help="Do not learn during the test slice (act greedily, as trained)."),
         _option("--device", sweep=sweep, default=_DEFAULTS.device,
                 help="Torch device: cpu, cuda or cuda:N."),
         _option("--threads", sweep=sweep, default=_DEFAULTS.threads,

@@ -48,6 +48,10 @@ class BacktestConfig:
     """Training passes over the train slice (learning strategies only)."""
     freeze: bool = False
     """Stop learning in the test slice (by default the agent keeps learning online)."""
+    val: float = 0.2
+    """Last fraction of the train slice that validates each episode (0: none)."""
+    select: str = "best"
+    """Agent state tested: ``best`` validation Sharpe of the episodes, or ``last``."""
     device: str = "cpu"
     """Torch device of the agent: ``cpu`` or ``cuda``."""
     threads: int = 1
@@ -70,6 +74,8 @@ class BacktestConfig:
         _require(isinstance(self.seed, int) and self.seed >= 0, "--seed", self.seed, ">= 0")
         _require(isinstance(self.episodes, int) and self.episodes >= 0, "--episodes",
                  self.episodes, ">= 0")
+        _require(0 <= self.val < 0.9, "--val", self.val, "in [0, 0.9), e.g. 0.2")
+        _require(self.select in ("best", "last"), "--select", self.select, "of best, last")
         _require(isinstance(self.threads, int) and self.threads >= 0, "--threads",
                  self.threads, ">= 0")
         _require(self.device in ("cpu", "cuda") or self.device.startswith("cuda:"), "--device",

@@ -59,6 +59,11 @@ class RunResult:
     """The trained agent of a learning strategy (None otherwise)."""
     annualisation: dict[str, Any] = field(default_factory=dict)
     """``bars_per_year`` (and whether it was inferred) and ``risk_free`` of the metrics."""
+    trained_checkpoint: bytes | None = None
+    """The agent's checkpoint as trained and selected, before the test slice (model.pt)."""
+    learning: dict[str, Any] = field(default_factory=dict)
+    """Validation and selection (``selected_episode``, ``val_sharpe``), how the test
+    slice acted (``test_learning``, ``test_actions``) and notes; empty if not learning."""
 
     @property
     def periods(self) -> tuple[PeriodResult, PeriodResult]:

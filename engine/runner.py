@@ -11,21 +11,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from rlbt.engine.analyzers import ORDER_COLUMNS, TRADE_COLUMNS
-from rlbt.engine.cerebro import run_strategy
+from rlbt.engine.bootstrap import sharpe_intervals
+from rlbt.engine.cerebro import equity_frame, run_strategy
 from rlbt.engine.config import BacktestConfig
 from rlbt.engine.contracts import StrategyContract, check_strategy
 from rlbt.engine.data.calendar import bars_per_year
 from rlbt.engine.data.prices import data_fingerprint, load_prices
 from rlbt.engine.metrics import Annualisation, period_metrics
-from rlbt.engine.output.progress import episode_progress
+from rlbt.engine.output.atomic import write_bytes
 from rlbt.engine.params import coerce_params
 from rlbt.engine.plugins.registry import resolve_strategy, strategy_params
 from rlbt.engine.results import PeriodResult, RunResult
 from rlbt.engine.split import split_frame
-from rlbt.engine.training import evaluation_params, make_agent, pretrain_agent, train_agent
+from rlbt.engine.training import evaluation_params, train_and_select
 
 BENCHMARK = "buy-and-hold"
 _VERSIONED = ("rlbt", "backtrader", "torch", "numpy", "pandas", "matplotlib", "click")
@@ -60,23 +62,23 @@ def backtest(
     split = split_frame(frame, config)
     annual = annualisation(frame, config)
     train_params, test_params = params, params
-    agent, training_log, pretraining = None, pd.DataFrame(), pd.DataFrame()
+    trained = None
     if contract.learning:
-        agent = make_agent(cls, params, config)
-        pretraining = pretrain_agent(contract, params, agent, split.train)
-        with episode_progress(progress) as start_bar:
-            training_log = train_agent(cls, params, agent, split.train, config, start_bar)
-        train_params = evaluation_params(params, agent, learn=False)
-        test_params = evaluation_params(params, agent, learn=not config.freeze)
+        trained = train_and_select(contract, params, split.train, config, annual, progress)
+        train_params = evaluation_params(params, trained.agent, learn=False)
+        test_params = evaluation_params(params, trained.agent, learn=not config.freeze)
     if probe is not None and "probe" in cls.params._getkeys():  # type: ignore[attr-defined]
         train_params = {**train_params, "probe": probe}
         test_params = {**test_params, "probe": probe}
     train = _run_period("train", contract, train_params, split.train, None, config, annual)
     test = _run_period("test", contract, test_params, frame, split.test_start, config, annual)
-    if not pretraining.empty:
-        train.tables["pretraining"] = pretraining.set_index("epoch")
-    if agent is not None and config.save:
-        agent.save(config.save)
+    test.extra_metrics["bootstrap"] = test_bootstrap(test, config, annual)
+    learning = _describe_learning(trained, test_params)
+    if trained is not None:
+        if not trained.pretraining.empty:
+            train.tables["pretraining"] = trained.pretraining.set_index("epoch")
+        if config.save and trained.checkpoint is not None:
+            write_bytes(config.save, trained.checkpoint)
     stated = {"bars_per_year": annual.bars_per_year, "risk_free": annual.risk_free,
               "bars_per_year_inferred": config.bars_per_year is None}
     return RunResult(
@@ -85,13 +87,41 @@ def backtest(
             **_describe_run(name, data, config, frame, split.test_start),
             "strategy_params": {**strategy_params(cls), **params},
             "annualisation": stated,
+            "learning": learning,
         },
         annualisation=stated,
         train=train,
         test=test,
-        training_log=training_log,
-        agent=agent,
+        training_log=trained.log if trained is not None else pd.DataFrame(),
+        agent=trained.agent if trained is not None else None,
+        trained_checkpoint=trained.checkpoint if trained is not None else None,
+        learning=learning,
     )
+
+
+def _describe_learning(trained: Any, test_params: dict[str, Any]) -> dict[str, Any]:
+    """How the agent was chosen and how it acts in the test slice (config.json, console)."""
+    if trained is None:
+        return {}
+    online = bool(test_params.get("learn"))
+    return {
+        **trained.selection,
+        "test_learning": "online" if online else "frozen",
+        "test_actions": "sampled from the policy" if test_params.get("explore") else "greedy",
+        "notes": list(trained.notes),
+    }
+
+
+def test_bootstrap(period: PeriodResult, config: BacktestConfig,
+                   annual: Annualisation) -> dict[str, Any]:
+    """Bootstrap intervals of the period's Sharpe, alone and minus buy-and-hold's."""
+    def returns(values: pd.Series) -> np.ndarray:
+        path = np.concatenate([[config.cash], values.to_numpy(dtype=float)])
+        return np.diff(path) / path[:-1]
+
+    equity = period.equity
+    return sharpe_intervals(returns(equity["value"]), returns(equity["benchmark"]), annual,
+                            seed=config.seed)
 
 
 def annualisation(frame: pd.DataFrame, config: BacktestConfig) -> Annualisation:
@@ -134,15 +164,6 @@ def _run_period(
         extra_metrics=extras.get("metrics", {}),
         tables=extras.get("tables", {}),
     )
-
-
-def equity_frame(strat: Any, trade_start: pd.Timestamp | None) -> pd.DataFrame:
-    rows = strat.analyzers.equity.get_analysis()
-    equity = pd.DataFrame(rows, columns=["datetime", "value", "cash", "position"])
-    equity = equity.set_index("datetime")
-    if trade_start is not None:
-        equity = equity.loc[trade_start:]
-    return equity
 
 
 def _actions_frame(strat: Any) -> pd.DataFrame:

@@ -1,5 +1,7 @@
-"""Training learning strategies: ``--episodes`` passes over the train slice
-with one agent object, which the evaluation runs then reuse.
+"""Training learning strategies: ``--episodes`` passes over the fit part of
+the train slice with one agent object, validated after each episode on the
+rest of it (``engine/validation.py``); the evaluation runs then reuse the
+agent as selected.
 
 A learning strategy is any class with ``build_agent(params, seed=, device=)``
 and ``load_agent(path, params, device=)`` classmethods and an ``agent`` param
@@ -9,16 +11,83 @@ name, so it never imports torch or the agents.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from rlbt.engine.cerebro import run_strategy
+from rlbt.engine.cerebro import equity_frame, run_strategy
 from rlbt.engine.config import BacktestConfig
 from rlbt.engine.contracts import SavesItself, StrategyContract
 from rlbt.engine.errors import ConfigError
-from rlbt.engine.output.progress import EpisodeBar
+from rlbt.engine.metrics import Annualisation, period_metrics
+from rlbt.engine.output.progress import EpisodeBar, episode_progress
+from rlbt.engine.validation import Selector, lookback, validation_split
+
+
+@dataclass
+class Trained:
+    """The agent after training and selection, before any test bar."""
+
+    agent: Any
+    log: pd.DataFrame
+    pretraining: pd.DataFrame
+    checkpoint: bytes | None
+    """``agent.save()``'s bytes as selected (``model.pt``); None if it cannot save."""
+    selection: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def train_and_select(
+    contract: StrategyContract, params: dict[str, Any], train_slice: pd.DataFrame,
+    config: BacktestConfig, annual: Annualisation, progress: bool,
+) -> Trained:
+    """Build (or load) the agent, pretrain, run the episodes with validation,
+    restore the selected state."""
+    cls = contract.cls
+    agent = make_agent(cls, params, config)
+    split = validation_split(train_slice, config.val if config.episodes else 0.0,
+                             lookback(cls, params))
+    plan = getattr(agent, "plan_steps", None)
+    if callable(plan):  # schedules given as fractions of the run's training steps
+        plan(config.episodes * len(split.fit))
+    pretraining = pretrain_agent(contract, params, agent, split.fit)
+    selector = Selector(agent, config.select if split.start is not None else "last")
+
+    def validate(episode: int) -> dict[str, float]:
+        if split.start is None:
+            return {}
+        metrics = evaluate(cls, evaluation_params(params, agent, learn=False), train_slice,
+                           split.start, config, annual)
+        selector.offer(episode, metrics)
+        return {"val_sharpe": metrics["sharpe"], "val_return": metrics["total_return"]}
+
+    with episode_progress(progress) as start_bar:
+        log = train_agent(cls, params, agent, split.fit, config, start_bar, validate)
+    chosen = selector.restore(config.episodes)
+    selection: dict[str, Any] = {"val": config.val if split.start is not None else 0.0}
+    if split.start is not None:
+        log["selected"] = log["episode"] == chosen
+        selection.update(val_start=_when(split.start), purge_bars=split.purge,
+                         fit_bars=len(split.fit), select=selector.mode,
+                         selected_episode=chosen, val_sharpe=float(
+                             log.loc[log["episode"] == chosen, "val_sharpe"].iloc[0]))
+    return Trained(agent, log, pretraining, checkpoint_bytes(agent), selection, selector.notes)
+
+
+def _when(stamp: pd.Timestamp) -> str:
+    """A date alone when the bar is at midnight (daily data), else date and time."""
+    return str(stamp.date()) if stamp == stamp.normalize() else str(stamp)
+
+
+def evaluate(cls: type, params: dict[str, Any], frame: pd.DataFrame, start: pd.Timestamp,
+             config: BacktestConfig, annual: Annualisation) -> dict[str, float]:
+    """Metrics of one run of ``cls`` over ``frame`` from ``start`` (earlier bars: history)."""
+    strat = run_strategy(cls, params, frame, start, config)
+    return period_metrics(strat, equity_frame(strat, start), config.cash, annual)
 
 
 def make_agent(cls: type, params: dict[str, Any], config: BacktestConfig) -> Any:
@@ -42,10 +111,13 @@ def train_agent(
     frame: pd.DataFrame,
     config: BacktestConfig,
     start_bar: Callable[[str, int], EpisodeBar],
+    after_episode: Callable[[int], dict[str, float]] | None = None,
 ) -> pd.DataFrame:
     """Run ``config.episodes`` exploring, learning passes over ``frame``.
 
-    :return: one row per episode: return, loss, q_mean, epsilon, final value.
+    :param after_episode: called with the episode number after each pass; its
+        figures (validation scores) join that episode's row.
+    :return: one row per episode: return, loss, q_mean, epsilon, final value, ...
     """
     rows = []
     for episode in range(1, config.episodes + 1):
@@ -54,8 +126,10 @@ def train_agent(
         # Training passes read only the episode stats: no analyzers (~17 us a bar).
         strat = run_strategy(cls, run_params, frame, None, config, analyzers=False)
         stats = strat.episode_stats()
-        bar.finish(stats)
-        rows.append({"episode": episode, **stats, "final_value": strat.broker.getvalue()})
+        checked = after_episode(episode) if after_episode is not None else {}
+        bar.finish({**stats, **checked})
+        rows.append({"episode": episode, **stats, "final_value": strat.broker.getvalue(),
+                     **checked})
     return pd.DataFrame(rows)
 
 
@@ -74,5 +148,27 @@ def pretrain_agent(
 def evaluation_params(
     params: dict[str, Any], agent: Any, *, learn: bool
 ) -> dict[str, Any]:
-    """Params of a greedy run with ``agent`` (learning online when ``learn``)."""
-    return {**params, "agent": agent, "learn": learn, "explore": False}
+    """Params of an evaluation run with ``agent``, learning online when ``learn``.
+
+    Actions are greedy, except for an on-policy agent (``agent.on_policy``)
+    that learns online: its gradient is valid only for actions drawn from its
+    policy, so it samples them (seeded, so a run still repeats bit for bit).
+    """
+    return {**params, "agent": agent, "learn": learn,
+            "explore": learn and samples_to_learn(agent)}
+
+
+def samples_to_learn(agent: Any) -> bool:
+    """True for on-policy agents (REINFORCE, A2C): they learn only from sampled actions."""
+    return bool(getattr(agent, "on_policy", False))
+
+
+def checkpoint_bytes(agent: Any) -> bytes | None:
+    """The agent's checkpoint as it is now (None when it cannot save itself):
+    kept before the test slice, so ``model.pt`` is the agent as trained."""
+    if not isinstance(agent, SavesItself):
+        return None
+    with tempfile.TemporaryDirectory(prefix="rlbt-model-") as folder:
+        path = Path(folder) / "model.pt"
+        agent.save(path)
+        return path.read_bytes()

@@ -14,14 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rlbt.engine.cerebro import run_strategy
+from rlbt.engine.cerebro import equity_frame, run_strategy
 from rlbt.engine.config import BacktestConfig
 from rlbt.engine.data.prices import load_prices
 from rlbt.engine.errors import ConfigError
 from rlbt.engine.metrics import Annualisation, curve_metrics, period_metrics
 from rlbt.engine.plugins.registry import resolve_strategy
 from rlbt.engine.results import RunResult
-from rlbt.engine.runner import BENCHMARK, annualisation, backtest, equity_frame
+from rlbt.engine.runner import BENCHMARK, annualisation, backtest
 from rlbt.engine.split import MIN_BARS
 
 MODES = ("expanding", "rolling")

@@ -14,4 +14,4 @@ class DQNStrategy(LearningStrategy):
     agent_class = DQNAgent
     config_class = DQNConfig
     # Defaults sized for a few thousand daily bars per episode.
-    params: Any = config_params(DQNConfig, warmup=256, eps_decay_steps=5_000, target_every=250)
+    params: Any = config_params(DQNConfig, warmup=256, target_every=250)

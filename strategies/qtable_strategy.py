@@ -14,4 +14,4 @@ class QTableStrategy(LearningStrategy):
     agent_class = QTableAgent
     config_class = QTableConfig
     # A short window keeps the table small: 3 signs ** (window + 2) states.
-    params: Any = (("window", 3), *config_params(QTableConfig, eps_decay_steps=2_000))
+    params: Any = (("window", 3), *config_params(QTableConfig))

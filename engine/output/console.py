@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from rlbt.engine.bootstrap import edge_sentence
 from rlbt.engine.metrics import METRIC_KEYS
 from rlbt.engine.results import RunResult
 
@@ -59,9 +60,37 @@ def print_result(result: RunResult, console: Console | None = None) -> None:
             else "from --bars-per-year"
         console.print(f"Annualised with {annual['bars_per_year']:,.1f} bars a year ({how}), "
                       f"risk-free rate {annual['risk_free']:.2%}.", highlight=False)
+    bootstrap = result.test.extra_metrics.get("bootstrap")
+    if bootstrap:
+        console.print(edge_sentence(bootstrap, result.test.metrics["sharpe"],
+                                    result.test.benchmark["sharpe"]), highlight=False)
+    for line in learning_lines(result.learning, result.config.get("episodes", 0)):
+        console.print(line, highlight=False)
     for period in result.periods:
         for line in unexecuted_orders(period.name, period.orders):
             console.print(f"[yellow]{line}[/yellow]", highlight=False)
+
+
+def learning_lines(learning: dict[str, Any], episodes: int) -> list[str]:
+    """How the tested agent was chosen and how it acted in the test slice."""
+    if not learning:
+        return []
+    lines = []
+    if learning.get("selected_episode") is not None:
+        how = "best validation Sharpe" if learning["select"] == "best" else "last episode"
+        lines.append(f"Tested the agent of episode {learning['selected_episode']} of {episodes} "
+                     f"({how}; validation Sharpe {_fmt('sharpe', learning['val_sharpe'])} on "
+                     f"the train slice from {learning['val_start']}, after a purge gap of "
+                     f"{learning['purge_bars']} bars).")
+    elif episodes:
+        lines.append("No validation slice (--val 0): tested the agent of the last episode.")
+    online = learning.get("test_learning") == "online"
+    lines.append(f"Test slice: {'learning online' if online else 'frozen (no learning)'}, "
+                 f"actions {learning.get('test_actions', 'greedy')}"
+                 + ("; on-policy agents learn only from actions drawn from their policy."
+                    if learning.get("test_actions") != "greedy" else "."))
+    lines.extend(learning.get("notes", []))
+    return lines
 
 
 def unexecuted_orders(period: str, orders: Any) -> list[str]:
@@ -125,6 +154,14 @@ def print_sweep(result: Any, rank: str, out: Any, console: Console | None = None
         console.print("break-even commission (test edge over buy-and-hold gone):")
         for row in result.break_even.to_dict(orient="records"):
             console.print(f"  {row}", highlight=False)
+    deflated = getattr(result, "deflated", {})
+    if deflated:
+        console.print(
+            f"Best run {deflated['run_id']}: test Sharpe {deflated['test_sharpe']:.2f}; the best "
+            f"of {deflated['trials']} runs with no skill would reach "
+            f"{deflated['expected_max_sharpe_of_trials']:.2f}; deflated Sharpe ratio "
+            f"{_fmt('dsr', deflated['deflated_sharpe'])} (the probability it is skill, not "
+            "the luck of the best draw).", highlight=False)
     if result.skipped:
         console.print(f"{result.skipped} finished runs found in {out} were not run again.")
     for run_id, error in result.failures.items():

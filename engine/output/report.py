@@ -41,7 +41,7 @@ def draw_report(result: RunResult) -> Figure:
     """The report figure (caller closes it)."""
     log = result.training_log
     forecasts = result.test.tables.get("forecasts")
-    rows = 3 + (not log.empty) + (forecasts is not None)
+    rows = 4 + (not log.empty) + (forecasts is not None)
     fig = plt.figure(figsize=(12, 3.2 * rows))
     grid = fig.add_gridspec(rows, _CURVE_PLOTS)
     price_ax = fig.add_subplot(grid[0, :])
@@ -60,10 +60,11 @@ def draw_report(result: RunResult) -> Figure:
     price_ax.set_ylabel("price")
     equity_ax.set_ylabel("portfolio value")
     dd_ax.set_ylabel("drawdown")
+    _plot_test_equity(fig.add_subplot(grid[3, :]), result.test)
     if forecasts is not None:
-        _plot_forecasts(fig.add_subplot(grid[3, :]), forecasts)
+        _plot_forecasts(fig.add_subplot(grid[4, :]), forecasts)
     if not log.empty:
-        columns = [c for c in ("return", *_CURVES) if c in log][:_CURVE_PLOTS]
+        columns = [c for c in ("return", "val_sharpe", *_CURVES) if c in log][:_CURVE_PLOTS]
         for i, column in enumerate(columns):
             _plot_curve(fig.add_subplot(grid[rows - 1, i]), log, column)
     fig.tight_layout()
@@ -114,6 +115,16 @@ def _plot_equity(ax: Axes, period: PeriodResult) -> None:
         linestyle="--",
         label=f"buy-and-hold ({period.name})",
     )
+
+
+def _plot_test_equity(ax: Axes, period: PeriodResult) -> None:
+    """The test slice alone, on its own linear scale: an in-sample curve that
+    grew a millionfold never flattens it."""
+    _plot_equity(ax, period)
+    ax.set_title("test slice (out of sample), own scale", fontsize=9)
+    ax.set_ylabel("portfolio value")
+    ax.grid(alpha=0.3)
+    _legend(ax)
 
 
 def _plot_drawdown(ax: Axes, period: PeriodResult) -> None:

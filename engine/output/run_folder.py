@@ -14,7 +14,7 @@ import pandas as pd
 
 from rlbt.engine.contracts import SavesItself
 from rlbt.engine.errors import ConfigError
-from rlbt.engine.output.atomic import atomic_path, write_text
+from rlbt.engine.output.atomic import atomic_path, write_bytes, write_text
 from rlbt.engine.results import RunResult
 
 
@@ -43,6 +43,9 @@ def check_run_dir(path: str | Path, *, overwrite: bool = False) -> Path:
     return out
 
 
+ONLINE_MODEL = "model-online.pt"
+
+
 def write_run(result: RunResult, out: Path) -> list[Path]:
     """Write every file of the run folder (created if needed); returns the paths."""
     out.mkdir(parents=True, exist_ok=True)
@@ -61,9 +64,12 @@ def write_run(result: RunResult, out: Path) -> list[Path]:
         written.append(write_csv(out / f"{name}.csv", _stack(tables)))
     if not result.training_log.empty:
         written.append(write_csv(out / "training.csv", result.training_log))
-    if isinstance(result.agent, SavesItself):
-        result.agent.save(out / "model.pt")  # agents write atomically themselves
+    if result.trained_checkpoint is not None:  # as trained: the test slice never reached it
+        write_bytes(out / "model.pt", result.trained_checkpoint)
         written.append(out / "model.pt")
+    if result.learning.get("test_learning") == "online" and isinstance(result.agent, SavesItself):
+        result.agent.save(out / ONLINE_MODEL)  # after learning on the test slice too
+        written.append(out / ONLINE_MODEL)
     return written
 
 

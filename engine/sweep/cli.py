@@ -14,8 +14,8 @@ from rlbt.engine.params import parse_param_pairs
 from rlbt.engine.sweep.spec import SweepSpec, load_sweep_file, parse_grid, parse_seeds
 
 # Run settings taken from flags or the file (the shared options of engine/cli_options.py).
-_BASE_KEYS = ("episodes", "freeze", "device", "threads", "cash", "commission", "slippage",
-              "split", "train_end", "start", "end", "date_format", "bars_per_year",
+_BASE_KEYS = ("episodes", "val", "select", "freeze", "device", "threads", "cash", "commission",
+              "slippage", "split", "train_end", "start", "end", "date_format", "bars_per_year",
               "risk_free")
 
 

@@ -4,8 +4,9 @@ Each finished run is written at once to ``runs/<run_id>.json`` (atomically),
 so Ctrl-C or a crash keeps what finished, and rerunning the same sweep folder
 skips finished runs. The tables are rebuilt from those records at the end:
 ``runs.csv`` (one row per run and window), ``summary.csv`` (per parameter
-set over seeds, ranked), ``break_even.csv`` (when commission is swept) and
-``sweep.png``.
+set over seeds, ranked), ``break_even.csv`` (when commission is swept),
+``deflated_sharpe.json`` (the best run's Sharpe deflated for the number of
+runs tried) and ``sweep.png``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rlbt.engine.errors import ConfigError
 from rlbt.engine.output.atomic import write_text
 from rlbt.engine.output.run_folder import write_csv, write_json
+from rlbt.engine.sweep.deflated import best_run_deflated
 from rlbt.engine.sweep.executors import EXECUTORS, default_workers, run_local, run_ray
 from rlbt.engine.sweep.plot import write_sweep_plot
 from rlbt.engine.sweep.spec import SweepSpec
@@ -36,6 +38,8 @@ class SweepResult:
     break_even: pd.DataFrame | None
     failures: dict[str, str] = field(default_factory=dict)
     """run_id -> error of the runs that failed."""
+    deflated: dict[str, Any] = field(default_factory=dict)
+    """The best run's Sharpe deflated for every run tried (engine/sweep/deflated.py)."""
     skipped: int = 0
     """Runs found finished in the folder and not run again."""
     interrupted: bool = False
@@ -99,7 +103,7 @@ def _tables(
             failures[run["run_id"]] = record.get("error", "")
     table = pd.DataFrame(rows)
     group_keys = ["dataset", *sorted(spec.grid)]
-    summary, break_even = pd.DataFrame(), None
+    summary, break_even, deflated = pd.DataFrame(), None, {}
     if not table.empty:
         table = table.sort_values(["dataset", *sorted(spec.grid), "seed", "wf_window"])
         write_csv(out / "runs.csv", table)
@@ -109,8 +113,10 @@ def _tables(
             break_even = break_even_commission(table, group_keys)
             write_csv(out / "break_even.csv", break_even)
         write_sweep_plot(table, group_keys, rank, out / "sweep.png")
+        deflated = best_run_deflated(table)
+        write_json(out / "deflated_sharpe.json", deflated)
     write_json(out / "failures.json", failures)
-    return SweepResult(table, summary, break_even, failures)
+    return SweepResult(table, summary, break_even, failures, deflated)
 
 
 def _load(records_dir: Path, run_id: str) -> dict[str, Any]:

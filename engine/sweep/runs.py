@@ -8,6 +8,9 @@ import os
 import traceback
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from rlbt.engine.errors import is_user_error
 
 
@@ -50,7 +53,8 @@ def _rows(run: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _flat(result: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {}
+    row: dict[str, Any] = {"bars_per_year": result.annualisation.get("bars_per_year"),
+                           **_shape(result.test.equity["value"], result.config["cash"])}
     for period in result.periods:
         row[f"{period.name}_start"] = str(period.start)
         row[f"{period.name}_end"] = str(period.end)
@@ -58,6 +62,14 @@ def _flat(result: Any) -> dict[str, Any]:
         row.update({f"{period.name}_bh_{k}": v for k, v in period.benchmark.items()})
         row.update(_flatten(period.extra_metrics, f"{period.name}_"))
     return row
+
+
+def _shape(values: Any, cash: float) -> dict[str, Any]:
+    """Bars, skew and (non-excess) kurtosis of the test returns: the deflated Sharpe's inputs."""
+    path = np.concatenate([[cash], np.asarray(values, dtype=float)])
+    returns = pd.Series(np.diff(path) / path[:-1])
+    return {"test_bars": len(returns), "test_skew": float(returns.skew()),
+            "test_kurtosis": float(returns.kurt()) + 3.0}
 
 
 def _flatten(metrics: dict[str, Any], prefix: str) -> dict[str, Any]:

@@ -31,8 +31,8 @@ def test_report_is_a_png_and_nothing_else_is_left(result: RunResult, tmp_path: P
 def test_panels_follow_what_the_run_has(result: RunResult) -> None:
     fig = draw_report(result)
     try:
-        price, equity, drawdown = fig.axes[:3]
-        assert len(fig.axes) == 3  # no training log, no forecasts
+        price, equity, drawdown, test_only = fig.axes[:4]
+        assert len(fig.axes) == 4  # no training log, no forecasts
         labels = {line.get_label() for line in equity.get_lines()}
         assert any("buy-and-hold" in label or "benchmark" in label for label in labels), labels
         assert equity.get_yscale() == "log"
@@ -47,6 +47,26 @@ def test_panels_follow_what_the_run_has(result: RunResult) -> None:
                         test=result.test, training_log=log, agent=None)
     fig = draw_report(trained)
     try:
-        assert len(fig.axes) > 3  # learning curves were added
+        assert len(fig.axes) > 4  # learning curves were added
+    finally:
+        plt.close(fig)
+
+
+def test_the_test_slice_has_its_own_scale(result: RunResult) -> None:
+    """An in-sample curve a million times its start never flattens the test curve."""
+    import dataclasses
+
+    equity = result.train.equity.copy()
+    equity["value"] = equity["value"] * pd.Series(range(1, len(equity) + 1),
+                                                  index=equity.index) ** 2
+    huge = dataclasses.replace(result, train=dataclasses.replace(result.train, equity=equity))
+    fig = draw_report(huge)
+    try:
+        test_ax = next(ax for ax in fig.axes if ax.get_title().startswith("test slice"))
+        test = result.test.equity
+        top = max(test["value"].max(), test["benchmark"].max())
+        low = min(test["value"].min(), test["benchmark"].min())
+        assert test_ax.get_ylim()[1] < top + (top - low) * 0.2
+        assert test_ax.get_ylim()[0] > low - (top - low) * 0.2
     finally:
         plt.close(fig)
