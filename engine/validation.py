@@ -60,8 +60,12 @@ def validation_split(train: pd.DataFrame, fraction: float, purge: int) -> Valida
 
 
 def score(metrics: dict[str, float]) -> float:
-    """The validation score of one episode; a figure that cannot be computed
-    (no variance: the agent never traded) ranks last."""
+    """The validation score of one episode: its Sharpe. Returns without
+    variance have no Sharpe (the metrics show 0): a steady gain then ranks
+    above any Sharpe, a steady loss below, and staying flat scores 0."""
+    if metrics.get("volatility") == 0.0:
+        growth = float(metrics.get("total_return", 0.0))
+        return math.inf if growth > 0 else (-math.inf if growth < 0 else 0.0)
     value = float(metrics.get(VAL_METRIC, math.nan))
     return value if math.isfinite(value) else -math.inf
 

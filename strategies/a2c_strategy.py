@@ -13,4 +13,5 @@ class A2CStrategy(LearningStrategy):
 
     agent_class = A2CAgent
     config_class = A2CConfig
-    params: Any = config_params(A2CConfig)
+    # Bar-trading defaults (see pg_strategy.py): a short horizon and a faster step.
+    params: Any = config_params(A2CConfig, gamma=0.5, lr=1e-2)

@@ -76,6 +76,10 @@ class ForecasterPair:
         state: dict[str, Any] = self.primary.state_dict()
         return state
 
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the primary model (validation selection restores the best episode)."""
+        self.primary.load_state_dict(state)
+
     def save(self, path: str | Path) -> None:
         """Saves the primary model (a forest is not saved: refit it from data)."""
         self.primary.save(path)

@@ -173,3 +173,14 @@ def _params(config: dict[str, Any]) -> dict[str, Any]:
     from rlbt.engine.plugins.registry import resolve_strategy
 
     return coerce_params("dqn", resolve_strategy("dqn"), config["params"])
+
+
+def test_score_ranks_a_steady_gain_first_and_a_steady_loss_last() -> None:
+    from rlbt.engine.validation import score
+
+    steady_gain = {"sharpe": 0.0, "volatility": 0.0, "total_return": 0.2}
+    flat = {"sharpe": 0.0, "volatility": 0.0, "total_return": 0.0}
+    steady_loss = {"sharpe": 0.0, "volatility": 0.0, "total_return": -0.1}
+    noisy = {"sharpe": 1.5, "volatility": 0.2, "total_return": 0.3}
+    ranked = sorted([flat, noisy, steady_loss, steady_gain], key=score, reverse=True)
+    assert ranked == [steady_gain, noisy, flat, steady_loss]

@@ -24,7 +24,7 @@ FAST: dict[str, dict[str, Any]] = {
     "pg": {"hidden": (32,), "lr": 3e-3, "rollout_bars": 32, "window": 4},
     "a2c": {"hidden": (32,), "lr": 3e-3, "rollout_bars": 16, "window": 4},
     "lstm": {"window_size": 8, "hidden_size": 16, "warmup": 16, "batch_size": 16,
-             "compare_forest": False, "lr": 3e-3},
+             "compare_forest": False, "lr": 3e-3, "learn_every": 1},
 }
 AGENTS = sorted(FAST)
 
