@@ -44,9 +44,9 @@ def markdown(frame: pd.DataFrame) -> str:
         cells = []
         for dataset in DATASETS:
             edge = frame[(frame.strategy == strategy) & (frame.dataset == dataset)]["edge"]
-            n = len(edge)
+            n, mean = len(edge), edge.mean()
             half = T90.get(n - 1, 1.645) * edge.std(ddof=1) / math.sqrt(n) if n > 1 else math.nan
-            cells.append(f"{edge.mean():+.2f} [{edge.mean() - half:+.2f}, {edge.mean() + half:+.2f}]")
+            cells.append(f"{mean:+.2f} [{mean - half:+.2f}, {mean + half:+.2f}]")
         lines.append(f"| {strategy} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
