@@ -74,7 +74,8 @@ class BacktestConfig:
         _require(isinstance(self.seed, int) and self.seed >= 0, "--seed", self.seed, ">= 0")
         _require(isinstance(self.episodes, int) and self.episodes >= 0, "--episodes",
                  self.episodes, ">= 0")
-        _require(0 <= self.val < 0.9, "--val", self.val, "in [0, 0.9), e.g. 0.2")
+        _require(_is_number(self.val) and 0 <= self.val < 0.9, "--val", self.val,
+                 "in [0, 0.9), e.g. 0.2")
         _require(self.select in ("best", "last"), "--select", self.select, "of best, last")
         _require(isinstance(self.threads, int) and self.threads >= 0, "--threads",
                  self.threads, ">= 0")
@@ -88,6 +89,10 @@ class BacktestConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every setting."""
         return dataclasses.asdict(self)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _require(ok: bool, option: str, value: object, expected: str) -> None:

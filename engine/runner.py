@@ -21,6 +21,7 @@ from rlbt.engine.config import BacktestConfig
 from rlbt.engine.contracts import StrategyContract, check_strategy
 from rlbt.engine.data.calendar import bars_per_year
 from rlbt.engine.data.prices import data_fingerprint, load_prices
+from rlbt.engine.errors import ConfigError
 from rlbt.engine.metrics import Annualisation, period_metrics
 from rlbt.engine.output.atomic import write_bytes
 from rlbt.engine.params import coerce_params
@@ -63,6 +64,10 @@ def backtest(
     annual = annualisation(frame, config)
     train_params, test_params = params, params
     trained = None
+    if not contract.learning and (config.save or config.load):
+        option = "--save" if config.save else "--load"
+        raise ConfigError(f"{option}: strategy {name!r} does not learn; it has no agent to "
+                          "save or load.")
     if contract.learning:
         trained = train_and_select(contract, params, split.train, config, annual, progress)
         train_params = evaluation_params(params, trained.agent, learn=False)

@@ -60,8 +60,11 @@ def train_and_select(
     def validate(episode: int) -> dict[str, float]:
         if split.start is None:
             return {}
-        metrics = evaluate(cls, evaluation_params(params, agent, learn=False), train_slice,
-                           split.start, config, annual)
+        # Validate acting as the test slice will act: greedy, or sampled for an
+        # on-policy agent that will learn online there; never learning.
+        sample = not config.freeze and samples_to_learn(agent)
+        run_params = {**evaluation_params(params, agent, learn=False), "explore": sample}
+        metrics = evaluate(cls, run_params, train_slice, split.start, config, annual)
         selector.offer(episode, metrics)
         return {"val_sharpe": metrics["sharpe"], "val_return": metrics["total_return"]}
 

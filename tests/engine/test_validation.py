@@ -127,7 +127,8 @@ def test_on_policy_agents_learn_online_only_from_sampled_actions(
     result = backtest(strategy, _prices(400), episodes=1, freeze=freeze, params=params)
     *validation, test = (modes[start] for start in sorted(modes))
     assert test == {(not freeze, sampled)}
-    assert validation and all(v == {(False, False)} for v in validation)  # greedy, frozen
+    # validation never learns and acts as the test will: sampled or greedy
+    assert validation and all(v == {(False, sampled)} for v in validation)
     assert result.learning["test_actions"] == ("sampled from the policy" if sampled else "greedy")
 
 
@@ -184,3 +185,13 @@ def test_score_ranks_a_steady_gain_first_and_a_steady_loss_last() -> None:
     noisy = {"sharpe": 1.5, "volatility": 0.2, "total_return": 0.3}
     ranked = sorted([flat, noisy, steady_loss, steady_gain], key=score, reverse=True)
     assert ranked == [steady_gain, noisy, flat, steady_loss]
+
+
+def test_save_and_load_refused_for_a_strategy_that_does_not_learn(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--save: strategy 'sma-cross' does not learn"):
+        backtest("sma-cross", _prices(300), save=str(tmp_path / "x.pt"))
+
+
+def test_val_must_be_a_number() -> None:
+    with pytest.raises(ConfigError, match="--val='0.2'"):
+        backtest("dqn", _prices(300), val="0.2")
