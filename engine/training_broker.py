@@ -90,11 +90,12 @@ class TrainingBroker(LeanBroker):
                     and p.checksubmit and data._compensate is None and not info.p.interest)
 
     def next(self) -> None:
-        orders, self._quick = self._quick, []
-        self._check(orders)
-        for order in orders:
-            if order.status == bt.Order.Accepted:
-                self._fill(order)
+        if self._quick:  # most bars send no order
+            orders, self._quick = self._quick, []
+            self._check(orders)
+            for order in orders:
+                if order.status == bt.Order.Accepted:
+                    self._fill(order)
         super().next()
 
     def _check(self, orders: list[QuickOrder]) -> None:
