@@ -123,6 +123,12 @@ def _sortino(returns: np.ndarray, annual: Annualisation) -> float:
     return float(np.mean(excess) / dd * math.sqrt(annual.bars_per_year))
 
 
+def curve_returns(values: pd.Series, start_value: float) -> np.ndarray:
+    """Per-bar simple returns of an equity curve that started at ``start_value``."""
+    path = np.concatenate([[start_value], np.asarray(values, dtype=float)])
+    return np.diff(path) / path[:-1]
+
+
 def curve_metrics(values: pd.Series, start_value: float, annual: Annualisation,
                   position: pd.Series | None = None) -> dict[str, float]:
     """Metrics of an equity curve alone (a stitched walk-forward curve, which
@@ -134,7 +140,7 @@ def curve_metrics(values: pd.Series, start_value: float, annual: Annualisation,
     :param position: position per bar, for ``exposure`` (NaN without it).
     """
     path = np.concatenate([[start_value], values.to_numpy(dtype=float)])
-    returns = np.diff(path) / path[:-1]
+    returns = curve_returns(values, start_value)
     drawdown = 1.0 - path / np.maximum.accumulate(path)
     return {
         "final_value": float(path[-1]),

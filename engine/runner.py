@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from rlbt.engine.analyzers import ORDER_COLUMNS, TRADE_COLUMNS
@@ -22,7 +21,7 @@ from rlbt.engine.contracts import StrategyContract, check_strategy
 from rlbt.engine.data.calendar import bars_per_year
 from rlbt.engine.data.prices import data_fingerprint, load_prices
 from rlbt.engine.errors import ConfigError
-from rlbt.engine.metrics import Annualisation, period_metrics
+from rlbt.engine.metrics import Annualisation, curve_returns, period_metrics
 from rlbt.engine.output.atomic import write_bytes
 from rlbt.engine.params import coerce_params
 from rlbt.engine.plugins.registry import resolve_strategy, strategy_params
@@ -77,7 +76,7 @@ def backtest(
         test_params = {**test_params, "probe": probe}
     train = _run_period("train", contract, train_params, split.train, None, config, annual)
     test = _run_period("test", contract, test_params, frame, split.test_start, config, annual)
-    test.extra_metrics["bootstrap"] = test_bootstrap(test, config, annual)
+    test.extra_metrics["bootstrap"] = bootstrap_block(test, config, annual)
     learning = _describe_learning(trained, test_params)
     if trained is not None:
         if not trained.pretraining.empty:
@@ -117,15 +116,12 @@ def _describe_learning(trained: Any, test_params: dict[str, Any]) -> dict[str, A
     }
 
 
-def test_bootstrap(period: PeriodResult, config: BacktestConfig,
-                   annual: Annualisation) -> dict[str, Any]:
+def bootstrap_block(period: PeriodResult, config: BacktestConfig,
+                    annual: Annualisation) -> dict[str, Any]:
     """Bootstrap intervals of the period's Sharpe, alone and minus buy-and-hold's."""
-    def returns(values: pd.Series) -> np.ndarray:
-        path = np.concatenate([[config.cash], values.to_numpy(dtype=float)])
-        return np.diff(path) / path[:-1]
-
     equity = period.equity
-    return sharpe_intervals(returns(equity["value"]), returns(equity["benchmark"]), annual,
+    return sharpe_intervals(curve_returns(equity["value"], config.cash),
+                            curve_returns(equity["benchmark"], config.cash), annual,
                             seed=config.seed)
 
 

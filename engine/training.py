@@ -60,10 +60,10 @@ def train_and_select(
     def validate(episode: int) -> dict[str, float]:
         if split.start is None:
             return {}
-        # Validate acting as the test slice will act: greedy, or sampled for an
-        # on-policy agent that will learn online there; never learning.
-        sample = not config.freeze and samples_to_learn(agent)
-        run_params = {**evaluation_params(params, agent, learn=False), "explore": sample}
+        # Validate acting as the test slice will act (greedy, or sampled for an
+        # on-policy agent that will learn online there), but never learning.
+        as_tested = evaluation_params(params, agent, learn=not config.freeze)
+        run_params = {**as_tested, "learn": False}
         metrics = evaluate(cls, run_params, train_slice, split.start, config, annual)
         selector.offer(episode, metrics)
         return {"val_sharpe": metrics["sharpe"], "val_return": metrics["total_return"]}

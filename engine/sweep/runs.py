@@ -8,10 +8,10 @@ import os
 import traceback
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from rlbt.engine.errors import is_user_error
+from rlbt.engine.metrics import curve_returns
 
 
 def init_worker() -> None:
@@ -66,8 +66,7 @@ def _flat(result: Any) -> dict[str, Any]:
 
 def _shape(values: Any, cash: float) -> dict[str, Any]:
     """Bars, skew and (non-excess) kurtosis of the test returns: the deflated Sharpe's inputs."""
-    path = np.concatenate([[cash], np.asarray(values, dtype=float)])
-    returns = pd.Series(np.diff(path) / path[:-1])
+    returns = pd.Series(curve_returns(values, cash))
     return {"test_bars": len(returns), "test_skew": float(returns.skew()),
             "test_kurtosis": float(returns.kurt()) + 3.0}
 
