@@ -373,7 +373,10 @@ class CheckpointMixin:
         config = _parse_config(cls.config_class, payload["config"], path)
         if device is not None and has_device:
             config = dataclasses.replace(config, device=device)
-        agent = cls(config)  # type: ignore[call-arg]
+        try:  # the stored config passes the allocation guard before anything is built
+            agent = cls(config)  # type: ignore[call-arg]
+        except AgentError as exc:
+            raise CheckpointError(f"{path}: stored config is not usable: {exc}") from exc
         _load_state(agent, payload["state"], path)
         return agent
 

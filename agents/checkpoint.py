@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import os
 import pickle
-import re
+import pickletools
 import tempfile
 import warnings
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,21 @@ import numpy as np
 import torch
 
 from rlbt.agents.errors import CheckpointError
+from rlbt.agents.memory import SHARE, format_bytes, memory_budget
+from rlbt.file_target import give_umask_mode, write_target
 
 FORMAT = "rlbt-agent"
 VERSION = 1
+_LEARNED_KEYS = {
+    "q_network",
+    "target_network",
+    "network",
+    "q_table",
+    "optimizer",
+    "feature_norm",
+    "label_norm",
+}
+"""The learned parts of the agents' states, which must be finite (stored data may hold NaN)."""
 _UNREADABLE = "not a readable checkpoint (corrupt, truncated, or not written by torch.save)"
 
 
@@ -48,7 +61,7 @@ def save_checkpoint(
     :param state: the agent state: tensors, numbers, strings, lists, dicts.
     :raises CheckpointError: when the file cannot be written (the old file stays).
     """
-    target = Path(path)
+    target = write_target(path)
     payload = {
         "format": FORMAT,
         "version": VERSION,
@@ -61,6 +74,7 @@ def save_checkpoint(
     except OSError as exc:
         raise CheckpointError(f"{target}: cannot write checkpoint here: {exc}") from exc
     try:
+        give_umask_mode(tmp_name)  # the same mode as every other file rlbt writes
         with os.fdopen(fd, "wb") as handle:
             torch.save(payload, handle)
             handle.flush()
@@ -68,7 +82,7 @@ def save_checkpoint(
         os.replace(tmp_name, target)
     except BaseException as exc:
         Path(tmp_name).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
+        if isinstance(exc, OSError | RuntimeError):  # torch's writer says RuntimeError
             raise CheckpointError(f"{target}: writing the checkpoint failed: {exc}") from exc
         raise
 
@@ -88,24 +102,76 @@ def load_checkpoint(
     source = Path(path)
     if not source.is_file():
         raise CheckpointError(f"{source}: no such checkpoint file")
+    _check_archive_size(source)
     try:
         with warnings.catch_warnings():
             # a foreign pickle protocol only warns before failing below; the error says enough
             warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
             payload = torch.load(source, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        detail = _unpickler_detail(exc)
-        if "Unsupported global" in detail:
-            # weights_only refused to build a Python object: never retry without it.
+        # The weights-only unpickler refused it. Never retry without weights_only,
+        # and never pass on torch's advice to.
+        detail = _refusal_detail(exc)
+        if "global" in detail.lower() or _asks_for_code(source):
             raise CheckpointError(
-                f"{source}: refused to load: the file asks to build Python objects ({detail}); "
-                "an rlbt checkpoint holds only tensors and plain values, so it may be unsafe"
+                f"{source}: refused: the file contains code or objects that an rlbt "
+                f"checkpoint never holds ({detail}); it was not loaded and nothing in it ran"
             ) from exc
         raise CheckpointError(f"{source}: {_UNREADABLE}: {detail}") from exc
     except Exception as exc:  # torch raises many types for damaged zips and streams
-        raise CheckpointError(f"{source}: {_UNREADABLE}: {_unpickler_detail(exc)}") from exc
+        raise CheckpointError(f"{source}: {_UNREADABLE}: {_first_line(exc)}") from exc
     _check_header(source, payload, kind)
+    for key in _LEARNED_KEYS & set(payload["state"]):
+        _check_finite(source, payload["state"][key], f"state.{key}")
     return payload  # type: ignore[no-any-return]
+
+
+_CODE_OPCODES = {"GLOBAL", "STACK_GLOBAL", "REDUCE", "INST", "OBJ", "NEWOBJ", "NEWOBJ_EX"}
+
+
+def _asks_for_code(source: Path) -> bool:
+    """True when a plain (non-zip) pickle stream names a callable to import or call.
+
+    ``pickletools.genops`` only parses opcodes; it never builds or runs anything.
+    """
+    if zipfile.is_zipfile(source):
+        return False  # torch names the refused global itself for its zip format
+    try:
+        with source.open("rb") as handle:
+            return any(op.name in _CODE_OPCODES for op, _, _ in pickletools.genops(handle))
+    except Exception:  # damaged stream: the opcodes parsed so far had no call in them
+        return False
+
+
+def _check_archive_size(source: Path) -> None:
+    """Refuse a zip whose members unpack to more memory than this process may use
+    (a small compressed file can claim terabytes)."""
+    if not zipfile.is_zipfile(source):
+        return  # not a zip: torch's loader reads it as a stream, bounded by its size
+    try:
+        with zipfile.ZipFile(source) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # damaged: torch.load says so below
+    budget, bound = memory_budget()
+    if unpacked > SHARE * budget:
+        raise CheckpointError(
+            f"{source}: refused: it unpacks to {format_bytes(unpacked)}, more than the "
+            f"{format_bytes(budget)} this process may use ({bound})"
+        )
+
+
+def _check_finite(source: Path, state: Any, where: str) -> None:
+    """Every floating tensor of a checkpoint is finite: NaN weights are damage, not a model."""
+    if isinstance(state, torch.Tensor):
+        if state.is_floating_point() and not bool(torch.isfinite(state).all()):
+            raise CheckpointError(f"{source}: {where} holds NaN or infinite values")
+    elif isinstance(state, Mapping):
+        for key, value in state.items():
+            _check_finite(source, value, f"{where}.{key}")
+    elif isinstance(state, list | tuple):
+        for i, value in enumerate(state):
+            _check_finite(source, value, f"{where}[{i}]")
 
 
 def _check_header(source: Path, payload: Any, kind: str) -> None:
@@ -127,14 +193,33 @@ def _check_header(source: Path, payload: Any, kind: str) -> None:
         raise CheckpointError(f"{source}: checkpoint lacks its 'config' string or 'state' dict")
 
 
-def _unpickler_detail(exc: BaseException) -> str:
-    """The useful part of torch's long error text (its first line is generic advice)."""
-    text = str(exc)
-    match = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\n|\. Please|$)", text, re.DOTALL)
-    if match:
-        return match.group(1).strip()
-    lines = text.strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
+def _refusal_detail(exc: BaseException) -> str:
+    """What the weights-only unpickler refused, without torch's advice around it."""
+    advice = (
+        "weights only load failed",
+        "in pytorch",
+        "re-running",
+        "please file",
+        "check the documentation",
+        "weights_only",
+    )
+    lines = [
+        line.strip().removeprefix("WeightsUnpickler error:").strip()
+        for line in str(exc).splitlines()
+    ]
+    useful = [line for line in lines if line and not any(a in line.lower() for a in advice)]
+    first = useful[0].split(" Please", 1)[0] if useful else "a pickle instruction it refuses"
+    return _clip(first)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).strip().splitlines() if "weights_only" not in line]
+    detail = lines[0].split(" This is an internal", 1)[0] if lines else ""
+    return _clip(f"{type(exc).__name__}: {detail}" if len(detail) < 12 else detail)
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def arrays_to_tensors(tree: Any) -> Any:

@@ -44,6 +44,8 @@ from rlbt.agents.base import (
 from rlbt.agents.checkpoint import arrays_to_tensors, tensors_to_arrays
 from rlbt.agents.errors import AgentError
 from rlbt.agents.fast.dqn_step import FastPathMixin
+from rlbt.agents.memory import check_memory
+from rlbt.agents.memory_needs import dqn_needs
 from rlbt.agents.networks import QNetwork
 from rlbt.agents.replay import Batch, PrioritizedReplayBuffer, ReplayBuffer
 
@@ -157,6 +159,7 @@ class DQNAgent(FastPathMixin, StepPlan, CheckpointMixin):
 
     def __init__(self, config: DQNConfig) -> None:
         """:param config: the agent's settings (``seed`` fixes everything random)."""
+        check_memory("DQNConfig", dqn_needs(config))
         self.config = config
         self.obs_dim = config.obs_dim
         self.n_actions = config.n_actions

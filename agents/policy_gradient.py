@@ -49,6 +49,8 @@ from rlbt.agents.base import (
 )
 from rlbt.agents.checkpoint import arrays_to_tensors, tensors_to_arrays
 from rlbt.agents.errors import AgentError
+from rlbt.agents.memory import check_memory
+from rlbt.agents.memory_needs import on_policy_needs
 from rlbt.agents.networks import mlp
 from rlbt.agents.returns import discounted_returns, normalize
 from rlbt.agents.rollout import Rollout, RolloutBatch
@@ -166,6 +168,7 @@ class OnPolicyAgent(CheckpointMixin, Generic[NetT]):
         """:param config: the agent's settings (``seed`` fixes everything random).
         :param build_network: makes the network (on the CPU, inside a seeded RNG).
         """
+        check_memory(type(config).__name__, on_policy_needs(config))
         self.config = config
         self.obs_dim: int = config.obs_dim
         self.n_actions: int = config.n_actions

@@ -34,6 +34,8 @@ from rlbt.agents.base import (
     spawn_seeds,
 )
 from rlbt.agents.errors import AgentError
+from rlbt.agents.memory import check_memory
+from rlbt.agents.memory_needs import qtable_needs
 
 MAX_STATES = 1_000_000
 
@@ -99,6 +101,7 @@ class QTableAgent(StepPlan, CheckpointMixin):
 
     def __init__(self, config: QTableConfig) -> None:
         """:param config: the agent's settings (``seed`` fixes everything random)."""
+        check_memory("QTableConfig", qtable_needs(config))
         self.config = config
         self.obs_dim = config.obs_dim
         self.n_actions = config.n_actions

@@ -31,6 +31,10 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # the same code as `rlbt sweep` (128 + SIGINT); nothing half-written stays behind
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
         except Exception as exc:
             if not is_user_error(exc):
                 raise
@@ -54,7 +58,7 @@ def main() -> None:
 @learning_options()
 @click.option(
     "--load",
-    type=click.Path(exists=True, dir_okay=False),
+    type=click.Path(dir_okay=False),  # checked by check_load_path: loops, FIFOs, devices too
     default=None,
     help="Start the agent from this checkpoint (with --episodes 0: evaluate only).",
 )
@@ -102,27 +106,39 @@ def run(
 
     STRATEGY is a built-in name (see `rlbt strategies`) or package.module:Class.
     """
-    from rlbt.engine.output.run_folder import check_run_dir, default_run_dir, write_run
+    from rlbt.engine.output.run_folder import (
+        check_load_path,
+        check_run_dir,
+        check_save_path,
+        default_run_dir,
+        write_run,
+    )
+    from rlbt.engine.output.staging import staged_folder
     from rlbt.engine.params import parse_param_pairs
     from rlbt.engine.runner import backtest
 
     config = BacktestConfig(params=parse_param_pairs(params), **options)
+    # everything the run will write is checked before it starts, not after it
     out_dir = check_run_dir(out or default_run_dir(strategy), overwrite=overwrite)
+    check_save_path(config.save)
+    check_load_path(config.load)
     if walk_forward_k is not None:
         from rlbt.engine.walk_forward import walk_forward
         from rlbt.engine.walk_forward_io import print_walk_forward, write_walk_forward
 
         wf = walk_forward(strategy, source, config, walk_forward_k, window_mode, progress=True)
-        write_walk_forward(wf, out_dir, report=not no_report)
+        with staged_folder(out_dir) as folder:
+            write_walk_forward(wf, folder, report=not no_report)
         print_walk_forward(wf)
         click.echo(f"Run folder: {out_dir}")
         return
     result = backtest(strategy, source, config, progress=True)
-    write_run(result, out_dir)
-    if not no_report:
-        from rlbt.engine.output.report import write_report
+    with staged_folder(out_dir) as folder:  # published whole, or not at all
+        write_run(result, folder)
+        if not no_report:
+            from rlbt.engine.output.report import write_report
 
-        write_report(result, out_dir / "report.png")
+            write_report(result, folder / "report.png")
     from rlbt.engine.output.console import print_result
 
     print_result(result)

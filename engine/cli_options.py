@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from rlbt.engine.config import BacktestConfig
+from rlbt.engine.config import MAX_THREADS, SEED_MAX, BacktestConfig
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 _DEFAULTS = BacktestConfig()
@@ -102,14 +102,16 @@ def learning_options(*, sweep: bool = False) -> Decorator:
         _option("--device", sweep=sweep, default=_DEFAULTS.device,
                 help="Torch device: cpu, cuda or cuda:N."),
         _option("--threads", sweep=sweep, default=_DEFAULTS.threads,
-                type=click.IntRange(min=0), help="Torch CPU threads (0: torch's default)."),
+                type=click.IntRange(0, MAX_THREADS),
+                help="Torch CPU threads (0: torch's default)."),
     )
 
 
 def seed_option() -> Decorator:
     """--seed (``rlbt sweep`` has --seeds instead)."""
     return click.option("--seed", default=_DEFAULTS.seed, show_default=True,
-                        type=click.IntRange(min=0), help="Seed of every random choice.")
+                        type=click.IntRange(0, SEED_MAX),
+                        help="Seed of every random choice (0 to 2**32 - 1).")
 
 
 def param_option(help: str = "Strategy parameter (repeatable), e.g. --param fast=5.") -> Decorator:

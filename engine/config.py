@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from rlbt.engine.errors import ConfigError
+
+SEED_MAX = 2**32 - 1
+"""The largest seed: every seeded component takes it (scikit-learn's
+``random_state`` stops at 2**32 - 1; NumPy and torch accept more)."""
+MAX_THREADS = 4 * (os.cpu_count() or 1)
+"""More torch threads than this only oversubscribes the machine (and some
+thread counts crash torch's pool outright)."""
 
 
 @dataclass(frozen=True)
@@ -62,24 +70,29 @@ class BacktestConfig:
     """Where to save the agent after the run (``--save``), besides the run folder."""
 
     def __post_init__(self) -> None:
-        _require(math.isfinite(self.cash) and self.cash > 0, "--cash", self.cash, "> 0")
-        _require(0 <= self.commission < 0.5, "--commission", self.commission, "in [0, 0.5)")
-        _require(0 <= self.slippage < 0.5, "--slippage", self.slippage, "in [0, 0.5)")
-        _require(self.bars_per_year is None or (math.isfinite(self.bars_per_year)
+        _require(_is_number(self.cash) and self.cash > 0, "--cash", self.cash, "> 0")
+        _require(_is_number(self.commission) and 0 <= self.commission < 0.5, "--commission",
+                 self.commission, "in [0, 0.5)")
+        _require(_is_number(self.slippage) and 0 <= self.slippage < 0.5, "--slippage",
+                 self.slippage, "in [0, 0.5)")
+        _require(self.bars_per_year is None or (_is_number(self.bars_per_year)
                                                 and self.bars_per_year > 0),
                  "--bars-per-year", self.bars_per_year, "> 0")
-        _require(math.isfinite(self.risk_free) and -0.5 < self.risk_free < 1.0, "--risk-free",
+        _require(_is_number(self.risk_free) and -0.5 < self.risk_free < 1.0, "--risk-free",
                  self.risk_free, "in (-0.5, 1), an annual rate such as 0.02")
-        _require(0 < self.split < 1, "--split", self.split, "strictly between 0 and 1")
-        _require(isinstance(self.seed, int) and self.seed >= 0, "--seed", self.seed, ">= 0")
-        _require(isinstance(self.episodes, int) and self.episodes >= 0, "--episodes",
+        _require(_is_number(self.split) and 0 < self.split < 1, "--split", self.split,
+                 "strictly between 0 and 1")
+        _require(_is_int(self.seed) and 0 <= self.seed <= SEED_MAX, "--seed", self.seed,
+                 f"in 0..{SEED_MAX} (2**32 - 1)")
+        _require(_is_int(self.episodes) and self.episodes >= 0, "--episodes",
                  self.episodes, ">= 0")
         _require(_is_number(self.val) and 0 <= self.val < 0.9, "--val", self.val,
                  "in [0, 0.9), e.g. 0.2")
         _require(self.select in ("best", "last"), "--select", self.select, "of best, last")
-        _require(isinstance(self.threads, int) and self.threads >= 0, "--threads",
-                 self.threads, ">= 0")
-        _require(self.device in ("cpu", "cuda") or self.device.startswith("cuda:"), "--device",
+        _require(_is_int(self.threads) and 0 <= self.threads <= MAX_THREADS, "--threads",
+                 self.threads, f"in 0..{MAX_THREADS} (0: torch's default; at most 4 per CPU)")
+        _require(isinstance(self.device, str) and (self.device in ("cpu", "cuda")
+                                                   or self.device.startswith("cuda:")), "--device",
                  self.device, "of cpu, cuda or cuda:N")
         for name in ("start", "end", "train_end"):
             value = getattr(self, name)
@@ -89,6 +102,10 @@ class BacktestConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every setting."""
         return dataclasses.asdict(self)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_number(value: object) -> bool:

@@ -4,6 +4,7 @@
     ├── DataError             bad or unreadable price data (names file, row, column)
     ├── ConfigError           a bad option or parameter value (names the option)
     │   └── UnknownNameError  an unknown strategy / dataset / param ("did you mean")
+    └── OutputError           a file or folder rlbt cannot write (disk full, permissions)
 
 ``agents/`` may not import ``engine`` (see DESIGN.md), so its own user errors
 (``rlbt.agents.errors.AgentError``: a corrupt, foreign or unsafe checkpoint, a bad
@@ -40,6 +41,10 @@ class UnknownNameError(ConfigError):
         listing = ", ".join(known) if known else "(none)"
         super().__init__(f"Unknown {kind} {name!r}.{hint} Known: {listing}.")
         self.kind, self.name, self.known = kind, name, known
+
+
+class OutputError(RlbtError):
+    """A file or folder that cannot be written; nothing half-written is left behind."""
 
 
 def is_user_error(exc: BaseException) -> bool:

@@ -28,8 +28,10 @@ from rlbt.engine.plugins.registry import resolve_strategy, strategy_params
 from rlbt.engine.results import PeriodResult, RunResult
 from rlbt.engine.split import split_frame
 from rlbt.engine.training import evaluation_params, train_and_select
+from rlbt.engine.validation import check_history
 
 BENCHMARK = "buy-and-hold"
+_SLICE_FIX = "a larger --split (or a later --train-end)"
 _VERSIONED = ("rlbt", "backtrader", "torch", "numpy", "pandas", "matplotlib", "click")
 
 
@@ -55,11 +57,14 @@ def backtest(
         runs (train and test), for strategies that accept it (look-ahead checks).
     """
     config = dataclasses.replace(config or BacktestConfig(), **settings)
-    name, cls = _resolve(strategy)
+    name, cls = resolve(strategy)
     contract = check_strategy(name, cls)
     params = coerce_params(name, cls, config.params)
     frame = load_prices(data, date_format=config.date_format, start=config.start, end=config.end)
     split = split_frame(frame, config)
+    # Before any agent is built or bar run: a window longer than the slice
+    # would allocate for nothing and train on no bars.
+    check_history(cls, params, split.train_bars, "The train slice", _SLICE_FIX)
     annual = annualisation(frame, config)
     train_params, test_params = params, params
     trained = None
@@ -131,7 +136,8 @@ def annualisation(frame: pd.DataFrame, config: BacktestConfig) -> Annualisation:
     return Annualisation(per_year, config.risk_free)
 
 
-def _resolve(strategy: str | type) -> tuple[str, type]:
+def resolve(strategy: str | type) -> tuple[str, type]:
+    """The strategy's name for messages and its class."""
     if isinstance(strategy, str):
         return strategy, resolve_strategy(strategy)
     return f"{strategy.__module__}:{strategy.__qualname__}", strategy

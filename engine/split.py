@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from rlbt.engine.config import BacktestConfig, parse_date
-from rlbt.engine.data.prices import end_of_day, is_bare_date
+from rlbt.engine.config import BacktestConfig
+from rlbt.engine.data.dates import end_of_day, is_bare_date, parse_date_option
 from rlbt.engine.errors import ConfigError
 
 MIN_BARS = 2
@@ -34,7 +34,7 @@ def split_frame(frame: pd.DataFrame, config: BacktestConfig) -> Split:
     """Split by ``config.train_end`` (inclusive; a date without a time means the
     whole day) when given, else by ``config.split``."""
     n = len(frame)
-    train_end = parse_date(config.train_end, "--train-end")
+    train_end = parse_date_option(config.train_end, "--train-end")
     if train_end is not None:
         if is_bare_date(config.train_end or ""):
             train_end = end_of_day(train_end)

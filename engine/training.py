@@ -25,7 +25,7 @@ from rlbt.engine.contracts import SavesItself, StrategyContract
 from rlbt.engine.errors import ConfigError
 from rlbt.engine.metrics import Annualisation, period_metrics
 from rlbt.engine.output.progress import EpisodeBar, episode_progress
-from rlbt.engine.validation import Selector, lookback, validation_split
+from rlbt.engine.validation import Selector, lookback, lookback_source, validation_split
 
 
 @dataclass
@@ -48,9 +48,10 @@ def train_and_select(
     """Build (or load) the agent, pretrain, run the episodes with validation,
     restore the selected state."""
     cls = contract.cls
-    agent = make_agent(cls, params, config)
+    # The split is checked before the agent is built: a bad --val costs nothing.
     split = validation_split(train_slice, config.val if config.episodes else 0.0,
-                             lookback(cls, params))
+                             lookback(cls, params), lookback_source(cls, params))
+    agent = make_agent(cls, params, config)
     plan = getattr(agent, "plan_steps", None)
     if callable(plan):  # schedules given as fractions of the run's training steps
         plan(config.episodes * len(split.fit))

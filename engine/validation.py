@@ -25,6 +25,7 @@ from rlbt.engine.errors import ConfigError
 SELECT_CHOICES = ("best", "last")
 VAL_METRIC = "sharpe"  # what "best" means; total_return is recorded beside it
 MIN_VAL_BARS = 20
+MIN_DECISION_BARS = 2  # a slice must leave at least one transition after its lookback
 
 
 @dataclass(frozen=True)
@@ -37,23 +38,76 @@ class ValidationSplit:
 
 
 def lookback(cls: type, params: dict[str, Any]) -> int:
-    """Bars an observation (and its label) spans: the purge gap's length."""
+    """Bars an observation (and its label) spans: the purge gap's length, and
+    the history a slice needs before its first decision. The strategy's own
+    ``lookback_bars(params)`` when it declares one (every ``ExposureStrategy``
+    does), else read from the usual ``window`` / ``window_size`` / ``horizon``."""
+    declared = getattr(cls, "lookback_bars", None)
+    if callable(declared):
+        return int(declared(params))
     merged = cls.with_defaults(params) if hasattr(cls, "with_defaults") else params
     window = max(int(merged.get("window", 0) or 0), int(merged.get("window_size", 0) or 0))
     return max(window, 1) + int(merged.get("horizon", 1) or 1)
 
 
-def validation_split(train: pd.DataFrame, fraction: float, purge: int) -> ValidationSplit:
-    """Split ``train`` into fit part, purge gap and the last ``fraction`` of bars."""
+def lookback_source(cls: type, params: dict[str, Any]) -> str:
+    """The params that set the lookback as the user would type them
+    (``--param window=16``), for messages; empty when none is known."""
+    names = getattr(cls, "lookback_params", None)
+    if names is None:
+        names = [n for n in ("window", "window_size", "horizon") if n in params]
+    merged = {**_defaults(cls), **params}
+    return ", ".join(f"--param {n}={merged[n]}" for n in names if n in merged)
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    pairs = getattr(getattr(cls, "params", None), "_getpairs", None)
+    return dict(pairs()) if callable(pairs) else {}
+
+
+def check_history(cls: type, params: dict[str, Any], bars: int, where: str, fix: str) -> None:
+    """Refuse a slice too short for the strategy's lookback: it needs the
+    lookback's bars of history and ``MIN_DECISION_BARS`` decisions after them.
+
+    :param bars: bars in the slice.
+    :param where: the slice, for the message ("the train slice of window 2").
+    :param fix: the options that change the slice ("--split or --train-end").
+    """
+    need = lookback(cls, params) + MIN_DECISION_BARS
+    if bars >= need:
+        return
+    source = lookback_source(cls, params)
+    driver = f" (set by {source})" if source else ""
+    raise ConfigError(
+        f"{where} has {bars} bars, but the strategy looks back {need - MIN_DECISION_BARS} "
+        f"bars{driver} and needs {need} (the lookback and {MIN_DECISION_BARS} decisions). "
+        f"Use a smaller {_first(source) or 'window'}, more data, or {fix}."
+    )
+
+
+def _first(source: str) -> str:
+    return source.split("=", 1)[0] if source else ""
+
+
+def validation_split(
+    train: pd.DataFrame, fraction: float, purge: int, source: str = ""
+) -> ValidationSplit:
+    """Split ``train`` into fit part, purge gap and the last ``fraction`` of bars.
+
+    :param source: the params that set ``purge`` (``lookback_source``), for messages.
+    """
     if fraction <= 0:
         return ValidationSplit(train, None)
     n_val = int(round(len(train) * fraction))
     n_fit = len(train) - n_val - purge
     if n_val < MIN_VAL_BARS or n_fit < max(MIN_VAL_BARS, purge + 2):
+        driver = f" (the lookback of {source})" if source else ""
         raise ConfigError(
             f"--val {fraction:g}: the train slice has {len(train)} bars, which leaves "
             f"{n_val} for validation and {max(n_fit, 0)} for training after a purge gap of "
-            f"{purge}; each needs at least {MIN_VAL_BARS}. Use a smaller --val, more data, "
+            f"{purge}{driver}; validation needs at least {MIN_VAL_BARS} and training "
+            f"{max(MIN_VAL_BARS, purge + 2)}. Use a "
+            f"smaller --val{', a smaller ' + _first(source) if source else ''}, more data, "
             "or --val 0 (no validation)."
         )
     return ValidationSplit(train.iloc[:n_fit], pd.Timestamp(train.index[n_fit + purge]), purge)

@@ -16,13 +16,16 @@ import pandas as pd
 
 from rlbt.engine.cerebro import equity_frame, run_strategy
 from rlbt.engine.config import BacktestConfig
+from rlbt.engine.contracts import check_strategy
 from rlbt.engine.data.prices import load_prices
 from rlbt.engine.errors import ConfigError
 from rlbt.engine.metrics import Annualisation, curve_metrics, period_metrics
+from rlbt.engine.params import coerce_params
 from rlbt.engine.plugins.registry import resolve_strategy
 from rlbt.engine.results import RunResult
-from rlbt.engine.runner import BENCHMARK, annualisation, backtest
+from rlbt.engine.runner import BENCHMARK, annualisation, backtest, resolve
 from rlbt.engine.split import MIN_BARS
+from rlbt.engine.validation import check_history, lookback, lookback_source, validation_split
 
 MODES = ("expanding", "rolling")
 
@@ -79,6 +82,24 @@ def make_windows(n_bars: int, k: int, split: float, mode: str) -> list[Window]:
     ]
 
 
+def check_windows(strategy: str | type, frame: pd.DataFrame, windows: list[Window],
+                  config: BacktestConfig) -> None:
+    """Every window's train slice is long enough for the strategy's lookback
+    (and its validation split), checked before the first window runs, so a
+    late window cannot fail after the early ones trained."""
+    name, cls = resolve(strategy)
+    params = coerce_params(name, cls, config.params)
+    learning = check_strategy(name, cls).learning
+    fix = "fewer --walk-forward windows, a larger --split or --window-mode expanding"
+    for window in windows:
+        bars = window.test_start - window.train_start
+        check_history(cls, params, bars, f"The train slice of window {window.number}", fix)
+        if learning and config.episodes:
+            train = frame.iloc[window.train_start : window.test_start]
+            validation_split(train, config.val, lookback(cls, params),
+                             lookback_source(cls, params))
+
+
 def walk_forward(
     strategy: str | type,
     data: str | Path | pd.DataFrame,
@@ -91,6 +112,7 @@ def walk_forward(
     """Run ``backtest`` once per window and chain the test slices."""
     frame = load_prices(data, date_format=config.date_format, start=config.start, end=config.end)
     windows = make_windows(len(frame), k, config.split, mode)
+    check_windows(strategy, frame, windows, config)
     runs = []
     for window in windows:
         part = frame.iloc[window.train_start : window.test_end]

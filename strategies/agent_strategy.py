@@ -16,12 +16,13 @@ the agent and train it over several episodes.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from rlbt.agents.base import Agent, CounterStats, GreedyActions
 from rlbt.engine.errors import ConfigError
+from rlbt.engine.params import Rule
 from rlbt.strategies.exposure import ExposureStrategy
 from rlbt.strategies.features import (
     assemble,
@@ -46,13 +47,18 @@ class AgentStrategy(ExposureStrategy):
         ("obs_scale", 100.0),  # returns in the observation x this
         ("progress", None),  # callable(bars_done) for progress bars; set by the runner
     )
+    param_rules: ClassVar[dict[str, Rule]] = {
+        "window": Rule(low=1, integer=True),
+        # Zero would blank the reward or the observation; nan/inf are refused for every float.
+        "reward_scale": Rule(low=0.0, open_low=True, example="100"),
+        "obs_scale": Rule(low=0.0, open_low=True, example="100"),
+    }
+    lookback_params: ClassVar[tuple[str, ...]] = ("window",)
 
     def __init__(self) -> None:
         super().__init__()
         if self.p.agent is None:
             raise ConfigError(f"{type(self).__name__} needs an agent (param 'agent').")
-        if not isinstance(self.p.window, int) or self.p.window < 1:
-            raise ConfigError(f"window={self.p.window!r}: expected an integer >= 1.")
         if not callable(getattr(self.p.agent, "act", None)) or not callable(
             getattr(self.p.agent, "observe", None)
         ):
@@ -67,6 +73,11 @@ class AgentStrategy(ExposureStrategy):
         self._bars = 0
         self.episode_return = 0.0
         self._learn_stats: list[dict[str, float]] = []
+
+    @classmethod
+    def lookback_bars(cls, params: dict[str, Any]) -> int:
+        """``window`` returns need ``window + 1`` closes (the reward: one bar more, inside)."""
+        return int(cls.with_defaults(params)["window"]) + 1
 
     @classmethod
     def observation_size(cls, params: dict[str, Any]) -> int:
@@ -123,14 +134,16 @@ class AgentStrategy(ExposureStrategy):
             if self._previous is not None:
                 self.episode_return += step_reward(self._previous[2], value, self.p.reward_scale)
             level = self.exposure_levels.index(self._exposure)
-            action = int(self._greedy[len(self.data) - 1, level])
+            action = self.checked_action(self._greedy[len(self.data) - 1, level],
+                                         f"agent {type(self.agent).__name__}.greedy_actions()")
             self._previous = (self._no_obs, action, value)
             self._tick()
             return action
         obs = self.observe_bar()
         if self._previous is not None:
             self._store(obs, value)
-        action = int(self.agent.act(obs, explore=self.p.explore))
+        action = self.checked_action(self.agent.act(obs, explore=self.p.explore),
+                                     f"agent {type(self.agent).__name__}.act()")
         self._previous = (obs, action, value)
         self._tick()
         return action

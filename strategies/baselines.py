@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rlbt.engine.compat import bt
 from rlbt.engine.errors import ConfigError
+from rlbt.engine.params import Rule
 from rlbt.strategies.exposure import ExposureStrategy
 
 FLAT, LONG = 0, 1
@@ -22,12 +23,23 @@ class SmaCross(ExposureStrategy):
     """Long while the fast simple moving average is above the slow one, else flat."""
 
     params: Any = (("fast", 10), ("slow", 30))
+    param_rules: ClassVar[dict[str, Rule]] = {
+        "fast": Rule(low=1, integer=True),
+        "slow": Rule(low=2, integer=True),
+    }
+    lookback_params: ClassVar[tuple[str, ...]] = ("slow",)
+
+    @classmethod
+    def lookback_bars(cls, params: dict[str, Any]) -> int:
+        """The slow average's bars, and the bar its crossing is traded on."""
+        return int(cls.with_defaults(params)["slow"]) + 1
 
     def __init__(self) -> None:
         super().__init__()
         if not 0 < self.p.fast < self.p.slow:
             raise ConfigError(
-                f"sma-cross needs 0 < fast < slow, got fast={self.p.fast}, slow={self.p.slow}."
+                f"--param fast={self.p.fast}, --param slow={self.p.slow}: sma-cross needs "
+                "0 < fast < slow."
             )
         self.fast_sma = bt.ind.SMA(self.data.close, period=self.p.fast)
         self.slow_sma = bt.ind.SMA(self.data.close, period=self.p.slow)
@@ -41,11 +53,16 @@ class MeanForecast(ExposureStrategy):
     of the last `window` closes; long when that forecast is above the close."""
 
     params: Any = (("window", 20),)
+    param_rules: ClassVar[dict[str, Rule]] = {"window": Rule(low=1, integer=True)}
+    lookback_params: ClassVar[tuple[str, ...]] = ("window",)
+
+    @classmethod
+    def lookback_bars(cls, params: dict[str, Any]) -> int:
+        """The average's bars, and the bar its forecast is traded on."""
+        return int(cls.with_defaults(params)["window"]) + 1
 
     def __init__(self) -> None:
         super().__init__()
-        if self.p.window < 1:
-            raise ConfigError(f"mean-forecast needs window >= 1, got {self.p.window}.")
         self.forecast = bt.ind.SMA(self.data.close, period=self.p.window)
 
     def decide(self) -> int:

@@ -18,11 +18,15 @@ decision is taken, so a test slice can start trading on its first bar.
 
 from __future__ import annotations
 
+import operator
+import reprlib
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from rlbt.engine.compat import bt
 from rlbt.engine.errors import ConfigError
+from rlbt.engine.params import Rule, check_rules
+from rlbt.engine.plugins.loader import PluginError
 from rlbt.strategies.sizing import Book, target_shares
 
 _MAX_EXPOSURE = 10.0
@@ -41,6 +45,16 @@ class ExposureStrategy(bt.Strategy):
         ("rebalance", None),  # drift of exposure from its target that trades back to it
         ("probe", None),  # callable(strategy) after each decision; for look-ahead checks
     )
+    # Checked by the runner before any bar (rlbt.engine.params) and again here,
+    # for strategies built directly in a Cerebro.
+    param_rules: ClassVar[dict[str, Rule]] = {
+        "positions": Rule(low=-_MAX_EXPOSURE, high=_MAX_EXPOSURE, min_items=2, distinct=True,
+                          example="0,1 (flat/long) or 0,1,-1"),
+        "rebalance": Rule(low=0.0, open_low=True, none_ok=True, example="0.05 (trade back "
+                          "when exposure is 5% of equity off)"),
+    }
+    lookback_params: ClassVar[tuple[str, ...]] = ()
+    """The params that set ``lookback_bars`` (named when the data is too short)."""
 
     def __init__(self) -> None:
         self.decisions: list[tuple[datetime, int, float]] = []
@@ -56,19 +70,8 @@ class ExposureStrategy(bt.Strategy):
         self._validate_positions()
 
     def _validate_positions(self) -> None:
-        positions = tuple(self.p.positions)
-        if len(positions) < 2 or any(not -_MAX_EXPOSURE <= float(p) <= _MAX_EXPOSURE
-                                     for p in positions):
-            raise ConfigError(
-                f"positions={positions!r}: expected at least two target exposures "
-                f"between -{_MAX_EXPOSURE:g} and {_MAX_EXPOSURE:g}, e.g. 0,1 (flat/long) "
-                "or 0,1,-1."
-            )
-        rebalance = self.p.rebalance
-        if rebalance is not None and not float(rebalance) > 0:
-            raise ConfigError(f"rebalance={rebalance!r}: expected a drift tolerance > 0, "
-                              "e.g. 0.05 (trade back when exposure is 5% of equity off).")
-        self.exposure_levels = tuple(float(p) for p in positions)
+        check_rules(type(self), dict(self.p._getkwargs()))
+        self.exposure_levels = tuple(float(p) for p in self.p.positions)
         # Longs beyond 1x borrow: backtrader's leverage ties up 1/L of the value.
         self.leverage = max(1.0, *self.exposure_levels)
 
@@ -82,6 +85,13 @@ class ExposureStrategy(bt.Strategy):
         self._commission = float(info.p.commission)
         if self.leverage > info.get_leverage():
             self.broker.setcommission(commission=self._commission, leverage=self.leverage)
+
+    @classmethod
+    def lookback_bars(cls, params: dict[str, Any]) -> int:
+        """Bars one decision (and the reward or label it is scored on) spans:
+        the purge gap before validation, and the least history a slice needs.
+        Two here: a return needs two closes. Subclasses with windows override."""
+        return 2
 
     @classmethod
     def with_defaults(cls, params: dict[str, Any]) -> dict[str, Any]:
@@ -105,14 +115,32 @@ class ExposureStrategy(bt.Strategy):
     def next(self) -> None:
         if not self.is_trading():
             return
-        action = int(self.decide())
-        if not 0 <= action < len(self.exposure_levels):
-            raise ValueError(f"{type(self).__name__}.decide() returned {action}")
+        action = self.checked_action(self.decide(), f"{type(self).__name__}.decide()")
         exposure = self.exposure_levels[action]
         self.decisions.append((self.data.datetime.datetime(0), action, exposure))
         self._pending = exposure
         if self.p.probe is not None:
             self.p.probe(self)
+
+    def checked_action(self, value: Any, source: str) -> int:
+        """``value`` as an action index, or a ``PluginError`` naming ``source``,
+        the bar, the value and the allowed range (plugin code returns actions)."""
+        n = len(self.exposure_levels)
+        try:
+            if isinstance(value, bool):
+                raise TypeError(value)
+            action = operator.index(value)  # int, NumPy integer, 0-d integer array
+        except TypeError:
+            action = -1
+        if 0 <= action < n:
+            return action
+        when = self.data.datetime.datetime(0)
+        shown = when.date() if when.time() == datetime.min.time() else when
+        levels = ",".join(map(str, self.exposure_levels))
+        raise PluginError(
+            f"{source} returned {reprlib.repr(value)} at the bar of {shown}: expected an "
+            f"integer action index 0..{n - 1} (one per --param positions={levels})."
+        )
 
     def next_open(self) -> None:
         target, self._pending = self._pending, None

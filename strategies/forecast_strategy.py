@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from rlbt.engine.errors import ConfigError
+from rlbt.engine.params import Rule
 from rlbt.strategies.exposure import ExposureStrategy
 from rlbt.strategies.forecast_features import (
     feature_matrix,
@@ -48,6 +49,18 @@ class ForecastStrategy(ExposureStrategy):
         ("horizon", 1),  # bars ahead the forecast is for
         ("threshold", 0.0),  # minimum |forecast| (log return) to change position
     )
+    param_rules: ClassVar[dict[str, Rule]] = {
+        "window_size": Rule(low=1, integer=True),
+        "horizon": Rule(low=1, integer=True),
+        "threshold": Rule(low=0.0, example="0.001 (a 0.1% forecast return)"),
+    }
+    lookback_params: ClassVar[tuple[str, ...]] = ("window_size", "horizon")
+
+    @classmethod
+    def lookback_bars(cls, params: dict[str, Any]) -> int:
+        """A window of ``window_size`` bars and its label ``horizon`` bars later."""
+        merged = cls.with_defaults(params)
+        return int(merged["window_size"]) + int(merged["horizon"])
 
     def __init__(self) -> None:
         super().__init__()

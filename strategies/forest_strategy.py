@@ -5,11 +5,12 @@ rule as the LSTM (``rlbt run forest``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
 from rlbt.engine.errors import ConfigError
+from rlbt.engine.params import Rule
 from rlbt.strategies.forecast_strategy import ForecastStrategy
 from rlbt.strategies.forecasters import ForestForecaster
 
@@ -19,6 +20,7 @@ class ForestStrategy(ForecastStrategy):
     train slice; long above `threshold`, flat (or short) below."""
 
     params: Any = (("trees", 500),)
+    param_rules: ClassVar[dict[str, Rule]] = {"trees": Rule(low=1, integer=True, example="500")}
 
     @classmethod
     def build_agent(

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from rlbt.agents.base import set_threads
 from rlbt.engine.errors import ConfigError
+from rlbt.strategies.agent_settings import user_settings
 from rlbt.strategies.agent_strategy import AgentStrategy
 
 # Config fields the strategy derives itself instead of taking them as params.
@@ -40,6 +41,11 @@ class LearningStrategy(AgentStrategy):
 
     agent_class: ClassVar[type]
     config_class: ClassVar[type]
+    derived_from: ClassVar[dict[str, tuple[str, ...]]] = {
+        "obs_dim": ("window",),
+        "n_actions": ("positions",),
+    }
+    """Agent config fields the strategy computes -> the params a user changes for them."""
 
     @classmethod
     def build_agent(
@@ -63,7 +69,8 @@ class LearningStrategy(AgentStrategy):
         )
         if "device" in names:
             kwargs["device"] = device
-        return cls.agent_class(cls.config_class(**kwargs))
+        with user_settings(merged, cls.derived_from):
+            return cls.agent_class(cls.config_class(**kwargs))
 
     @classmethod
     def load_agent(

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
 from rlbt.agents.base import set_threads
 from rlbt.agents.lstm.forecaster import LSTMConfig, LSTMForecaster
 from rlbt.engine.errors import ConfigError
+from rlbt.engine.params import Rule
+from rlbt.strategies.agent_settings import user_settings
 from rlbt.strategies.forecast_features import N_FEATURES
 from rlbt.strategies.forecast_strategy import ForecastStrategy
 from rlbt.strategies.forecasters import ForecasterPair, ForestForecaster
@@ -39,6 +41,11 @@ class LSTMStrategy(ForecastStrategy):
             if k not in _OWN and k != "n_features"
         ),
     )
+    param_rules: ClassVar[dict[str, Rule]] = {
+        "forest_trees": Rule(low=1, integer=True, example="500"),
+        "pretrain_epochs": Rule(low=0, integer=True),
+        "pretrain_val": Rule(low=0.0, high=1.0, open_high=True, example="0.2"),
+    }
 
     @classmethod
     def build_agent(
@@ -48,13 +55,15 @@ class LSTMStrategy(ForecastStrategy):
         set_threads(threads)
         merged = cls.with_defaults(params)
         names = {f.name for f in dataclasses.fields(LSTMConfig)} - {"n_features", "seed", "device"}
-        config = LSTMConfig(
-            n_features=N_FEATURES,
-            seed=seed,
-            device=device,
-            **{k: merged[k] for k in names if k in merged},
-        )
-        return ForecasterPair(LSTMForecaster(config), cls._forest(merged, seed))
+        with user_settings(merged, {}):
+            config = LSTMConfig(
+                n_features=N_FEATURES,
+                seed=seed,
+                device=device,
+                **{k: merged[k] for k in names if k in merged},
+            )
+            model = LSTMForecaster(config)
+        return ForecasterPair(model, cls._forest(merged, seed))
 
     @classmethod
     def _forest(cls, merged: dict[str, Any], seed: int) -> ForestForecaster | None:

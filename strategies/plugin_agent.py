@@ -17,7 +17,8 @@ from typing import Any
 
 from rlbt.agents.base import set_threads
 from rlbt.engine.errors import ConfigError
-from rlbt.engine.plugins.loader import find
+from rlbt.engine.plugins.loader import PluginError, find, plugin_traceback
+from rlbt.strategies.agent_settings import user_settings
 from rlbt.strategies.agent_strategy import AgentStrategy
 
 AGENT_GROUP = "rlbt.agents"
@@ -27,6 +28,10 @@ class PluginAgentStrategy(AgentStrategy):
     """Any agent with act/observe (named by --param agent_class) learning online from bars."""
 
     params: Any = (("agent_class", ""),)
+    derived_from: dict[str, tuple[str, ...]] = {
+        "obs_dim": ("window",),
+        "n_actions": ("positions",),
+    }
 
     @classmethod
     def agent_type(cls, params: dict[str, Any]) -> type:
@@ -61,7 +66,18 @@ class PluginAgentStrategy(AgentStrategy):
         }
         if "device" in inspect.signature(agent_cls).parameters:
             kwargs["device"] = device
-        return agent_cls(**kwargs)
+        with user_settings(merged, cls.derived_from):
+            try:
+                return agent_cls(**kwargs)
+            except Exception as exc:
+                if getattr(exc, "is_user_error", False):
+                    raise  # an AgentError: translated by user_settings
+                # The plugin's own bug: name it and show its frames, not rlbt's.
+                raise PluginError(
+                    f"agent {merged['agent_class']!r} failed to build with "
+                    f"{', '.join(f'{k}={v!r}' for k, v in kwargs.items())}. Its traceback:\n"
+                    + plugin_traceback(exc)
+                ) from exc
 
     @classmethod
     def load_agent(

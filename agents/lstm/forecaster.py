@@ -49,6 +49,8 @@ from rlbt.agents.checkpoint import arrays_to_tensors, tensors_to_arrays
 from rlbt.agents.errors import AgentError
 from rlbt.agents.lstm.fit import fit_table
 from rlbt.agents.lstm.sequence_memory import SequenceMemory
+from rlbt.agents.memory import check_memory
+from rlbt.agents.memory_needs import lstm_needs
 from rlbt.agents.normalizer import RunningNormalizer
 
 FEATURE_CLIP = 10.0
@@ -148,6 +150,7 @@ class LSTMForecaster(CheckpointMixin):
 
     def __init__(self, config: LSTMConfig) -> None:
         """:param config: the forecaster's settings (``seed`` fixes everything random)."""
+        check_memory("LSTMConfig", lstm_needs(config))
         self.config = config
         self.n_features = config.n_features
         self.window_size = config.window_size

@@ -136,6 +136,8 @@ def format_summary(summary: DataSummary) -> str:
 
 def _length(span: pd.Timedelta) -> str:
     """A data span in words: calendar days, with years once it is over a year."""
+    if span == pd.Timedelta(0):
+        return "a single bar"
     if span < pd.Timedelta(days=1):
         return describe_span(span)
     years = f", {span.days / 365.25:.1f} years" if span.days > 365 else ""

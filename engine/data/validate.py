@@ -19,7 +19,31 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from rlbt.engine.data.dates import clock_back_hint, parse_dates, parse_times, wall_clock
+from rlbt.engine.data.messages import (
+    format_timestamp,
+    name_list,
+    quoted,
+    row_location,
+    show_value,
+)
 from rlbt.engine.errors import DataError
+
+__all__ = [  # parse_dates .. show_value: their old home, kept for importers
+    "COLUMNS",
+    "PRICE_COLUMNS",
+    "RTOL",
+    "MIN_PRICE",
+    "MAX_PRICE",
+    "MAX_VOLUME",
+    "canonical_name",
+    "validate_prices",
+    "parse_dates",
+    "parse_times",
+    "format_timestamp",
+    "row_location",
+    "show_value",
+]
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 COLUMNS = (*PRICE_COLUMNS, "volume")
@@ -29,7 +53,20 @@ COLUMNS = (*PRICE_COLUMNS, "volume")
 # order; the slack only absorbs float noise from computed (e.g. resampled) data.
 RTOL = 1e-9
 
-_UTC_OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
+# The range of a valid price. The engine divides cash by a price (shares),
+# multiplies shares by prices and volume by price, compounds returns (ratios of
+# prices) over the whole data and sums squares of them (math.fsum). Within
+# [1e-8, 1e12] any ratio of two prices is at most 1e20, so these stay below
+# about 1e45, far from the float maximum (1.8e308, where 1e305 overflowed), and
+# every price stays far above the subnormal floats (< 2.2e-308, where 5e-324
+# rounded positions to 0). The range still holds every real quote: from a
+# satoshi (1e-8 BTC) to far above the dearest share (Berkshire A, about 7e5).
+MIN_PRICE = 1e-8
+MAX_PRICE = 1e12
+# More units than any market trades in a bar (the busiest meme tokens: ~1e14 a
+# day); volume x the largest price is then at most 1e30, still exact to 16 digits.
+MAX_VOLUME = 1e18
+
 _ALIASES = {"vol": "volume", "adjclose": "adj_close", "adjusted_close": "adj_close"}
 
 
@@ -37,20 +74,6 @@ def canonical_name(name: object) -> str:
     """Lower-case, trimmed, punctuation runs as ``_``: ``'Adj Close'`` -> ``adj_close``."""
     text = re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
     return _ALIASES.get(text, text)
-
-
-def row_location(origin: str, index: pd.Index, pos: int, line_numbers: np.ndarray | None) -> str:
-    """``"prices.csv, line 7 (2020-01-03)"`` or ``"DataFrame, row 5 (2020-01-03)"``."""
-    where = f"line {int(line_numbers[pos])}" if line_numbers is not None else f"row {pos}"
-    stamp = index[pos] if isinstance(index, pd.DatetimeIndex) else None
-    return f"{origin}, {where}" + (f" ({format_timestamp(stamp)})" if stamp is not None else "")
-
-
-def format_timestamp(stamp: object) -> str:
-    """A timestamp as a date when it is midnight, else date and time; NaT as 'no timestamp'."""
-    if not isinstance(stamp, pd.Timestamp) or pd.isna(stamp):
-        return "no timestamp"
-    return str(stamp.date()) if stamp == stamp.normalize() else str(stamp)
 
 
 def validate_prices(
@@ -87,21 +110,24 @@ def _column_positions(frame: pd.DataFrame, origin: str) -> dict[str, int]:
             if key in positions:
                 first = frame.columns[positions[key]]
                 raise DataError(
-                    f"{origin}: columns {str(first)!r} and {str(name)!r} both mean {key!r}. "
+                    f"{origin}: columns {quoted(first)} and {quoted(name)} both mean {key!r}. "
                     "Keep one of them."
                 )
             positions[key] = pos
     missing = [c for c in PRICE_COLUMNS if c not in positions]
     if missing:
-        found = ", ".join(repr(str(c)) for c in list(frame.columns)[:20]) or "(none)"
-        hint = ""
-        if len(frame.columns) == 1 and re.search(r"[;\t|]", str(frame.columns[0])):
-            hint = " The file seems to use another delimiter than a comma; save it as CSV."
         raise DataError(
-            f"{origin}: missing required column(s) {', '.join(missing)}. Found: {found}. "
-            "Expected open, high, low, close and optionally volume (case-insensitive)." + hint
+            f"{origin}: missing required column(s) {', '.join(missing)}. "
+            f"Found: {name_list(frame.columns)}. Expected open, high, low, close and "
+            "optionally volume (case-insensitive)." + _delimiter_hint(frame.columns)
         )
     return positions
+
+
+def _delimiter_hint(columns: pd.Index) -> str:
+    if len(columns) == 1 and re.search(r"[;\t|]", str(columns[0])):
+        return " The data seems to use another delimiter than a comma; save it as CSV."
+    return ""
 
 
 def _clean_index(index: pd.Index, origin: str, line_numbers: np.ndarray | None) -> pd.DatetimeIndex:
@@ -111,17 +137,16 @@ def _clean_index(index: pd.Index, origin: str, line_numbers: np.ndarray | None) 
             f"{origin}: the index holds {index.dtype} values, not timestamps. Give the frame "
             "a DatetimeIndex, e.g. df.set_index(pd.to_datetime(df['date']))."
         )
-    if index.tz is not None:
-        # Keep the local wall-clock time: a daily bar stamped midnight New York
-        # stays on its own date instead of moving to 04:00 or 05:00 UTC.
-        index = index.tz_localize(None)
+    # Local wall-clock time: a daily bar stamped midnight New York stays on its
+    # own date instead of moving to 04:00 or 05:00 UTC.
+    index = wall_clock(index, origin, _index_label(index), line_numbers)
     bad = index.isna() | (index < pd.Timestamp.min) | (index > pd.Timestamp.max)
     if bad.any():
         pos = int(np.argmax(bad))
         value = "a missing timestamp (NaT)" if pd.isna(index[pos]) else f"timestamp {index[pos]}"
         raise DataError(
             f"{row_location(origin, index, pos, line_numbers)}, column "
-            f"{_index_label(index)!r}: {value}. Timestamps must be dates between "
+            f"{quoted(_index_label(index))}: {value}. Timestamps must be dates between "
             "1677 and 2262; fix or remove the row."
         )
     return pd.DatetimeIndex(index.as_unit("ns"), name="datetime")
@@ -136,27 +161,24 @@ def _check_order(
 ) -> None:
     """Timestamps must strictly increase: report the first step back or repeat."""
     steps = np.diff(index.asi8)
-    back = np.flatnonzero(steps < 0)
-    if back.size:
-        pos = int(back[0]) + 1
-        fix = (
-            "The rows are newest first; reverse them (oldest first)."
-            if bool((steps < 0).all())
-            else "Sort the rows by date, oldest first."
-        )
+    back = np.flatnonzero(steps <= 0)
+    if not back.size:
+        return
+    pos = int(back[0]) + 1
+    where = f"{row_location(origin, index, pos, line_numbers)}, column {quoted(column)}"
+    now, before = (format_timestamp(index[i]) for i in (pos, pos - 1))
+    hint = clock_back_hint(index[pos - 1], index[pos])
+    if steps[pos - 1] == 0:
         raise DataError(
-            f"{row_location(origin, index, pos, line_numbers)}, column {column!r}: timestamp "
-            f"{format_timestamp(index[pos])} is earlier than the previous row's "
-            f"{format_timestamp(index[pos - 1])}. {fix}"
+            f"{where}: timestamp {now} repeats the previous row's. Remove duplicate rows, "
+            "e.g. df[~df.index.duplicated()]." + hint
         )
-    repeat = np.flatnonzero(steps == 0)
-    if repeat.size:
-        pos = int(repeat[0]) + 1
-        raise DataError(
-            f"{row_location(origin, index, pos, line_numbers)}, column {column!r}: timestamp "
-            f"{format_timestamp(index[pos])} repeats the previous row's. Remove duplicate "
-            "rows, e.g. df[~df.index.duplicated()]."
-        )
+    fix = hint or (
+        " The rows are newest first; reverse them (oldest first)."
+        if bool((steps < 0).all())
+        else " Sort the rows by date, oldest first."
+    )
+    raise DataError(f"{where}: timestamp {now} is earlier than the previous row's {before}.{fix}")
 
 
 def _to_float(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -177,6 +199,56 @@ def _to_float(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return values, np.isnan(values) & ~missing
 
 
+_DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+\s*")
+_RANGE = f"[{MIN_PRICE:g}, {MAX_PRICE:g}]"
+
+
+def _value_checks(values: np.ndarray, not_number: np.ndarray) -> list[tuple[np.ndarray, str, str]]:
+    """(rows x 5 mask, problem, how to fix), in the order they are reported for one row."""
+    o, h, lo, c, v = values.T
+    with np.errstate(invalid="ignore", over="ignore"):
+        slack = RTOL * np.maximum(np.abs(h), np.abs(lo))
+        prices = values[:, :4]
+        return [
+            (not_number, "{cell} is not a number", "Fix the value or remove the row."),
+            (np.isnan(values) & ~not_number, "the value is missing", "Fill it or remove the row."),
+            (np.isinf(values), "{cell} is not finite", "Fix the value or remove the row."),
+            (_cols(prices <= 0), "price {cell} is not positive", "Prices must be above 0."),
+            (
+                _cols((prices < MIN_PRICE) | (prices > MAX_PRICE)),
+                f"price {{cell}} is outside the supported range {_RANGE}",
+                "Rescale the prices (e.g. quote in another unit).",
+            ),
+            (_cols(v < 0, 4), "volume {cell} is negative", "Volume must be 0 or more."),
+            (
+                _cols(v > MAX_VOLUME, 4),
+                f"volume {{cell}} is above the supported {MAX_VOLUME:g}",
+                "Rescale the volume (e.g. in thousands).",
+            ),
+            (_cols(lo - h > slack, 1), "high {h} is below low {lo}", "Fix or swap high and low."),
+            (
+                _cols((o - h > slack) | (lo - o > slack), 0),
+                "open {o} is outside the bar's range [low {lo}, high {h}]",
+                "Fix it.",
+            ),
+            (
+                _cols((c - h > slack) | (lo - c > slack), 3),
+                "close {c} is outside the bar's range [low {lo}, high {h}]",
+                "Fix it.",
+            ),
+        ]
+
+
+def _cols(mask: np.ndarray, column: int | None = None) -> np.ndarray:
+    """A (rows, 5) mask: the price columns' mask padded, or one column's mask placed."""
+    full = np.zeros((len(mask), len(COLUMNS)), dtype=bool)
+    if column is None:
+        full[:, : mask.shape[1]] = mask
+    else:
+        full[:, column] = mask
+    return full
+
+
 def _check_values(
     frame: pd.DataFrame,
     positions: dict[str, int],
@@ -191,122 +263,20 @@ def _check_values(
     for col, key in enumerate(COLUMNS):
         if key in positions:
             values[:, col], not_number[:, col] = _to_float(frame.iloc[:, positions[key]])
-    names = [str(frame.columns[positions[k]]) if k in positions else k for k in COLUMNS]
-    o, h, lo, c, v = values.T
-    with np.errstate(invalid="ignore", over="ignore"):
-        slack = RTOL * np.maximum(np.abs(h), np.abs(lo))
-        open_out = (o - h > slack) | (lo - o > slack)
-        close_out = (c - h > slack) | (lo - c > slack)
-        checks = [  # (mask, problem, how to fix), in report order for one row
-            (not_number, "{cell} is not a number", "Fix the value or remove the row."),
-            (np.isnan(values) & ~not_number, "the value is missing", "Fill it or remove the row."),
-            (np.isinf(values), "{cell} is not finite", "Fix the value or remove the row."),
-            (values[:, :4] <= 0, "price {cell} is not positive", "Prices must be above 0."),
-            (v < 0, "volume {cell} is negative", "Volume must be 0 or more."),
-            (lo - h > slack, "high {h} is below low {lo}", "Fix or swap high and low."),
-            (open_out, "open {o} is outside the bar's range [low {lo}, high {h}]", "Fix it."),
-            (close_out, "close {c} is outside the bar's range [low {lo}, high {h}]", "Fix it."),
-        ]
-    firsts = [_first_row(mask) for mask, _, _ in checks]
-    if all(f is None for f in firsts):
+    checks = _value_checks(values, not_number)
+    hits = np.stack([mask.any(axis=1) for mask, _, _ in checks])  # (checks, rows)
+    bad_rows = hits.any(axis=0)
+    if not bad_rows.any():
         return values
-    pos = min(f for f in firsts if f is not None)
-    which = firsts.index(pos)
-    mask, problem, fix = checks[which]
-    col = int(np.argmax(mask[pos])) if mask.ndim == 2 else _ONE_COLUMN[which]
-    cell = show_value(frame.iloc[pos, positions[COLUMNS[col]]])
-    text = problem.format(cell=cell, o=o[pos], h=h[pos], lo=lo[pos], c=c[pos])
+    pos = int(np.argmax(bad_rows))
+    mask, problem, fix = checks[int(np.argmax(hits[:, pos]))]
+    col = int(np.argmax(mask[pos]))
+    raw = frame.iloc[pos, positions[COLUMNS[col]]] if COLUMNS[col] in positions else 0
+    o, h, lo, c = values[pos, :4]
+    text = problem.format(cell=show_value(raw), o=o, h=h, lo=lo, c=c)
+    if isinstance(raw, str) and _DECIMAL_COMMA.fullmatch(raw):
+        fix = "Use a point as the decimal mark (1.5, not 1,5)."
+    name = frame.columns[positions[COLUMNS[col]]] if COLUMNS[col] in positions else COLUMNS[col]
     raise DataError(
-        f"{row_location(origin, index, pos, line_numbers)}, column {names[col]!r}: {text}. {fix}"
+        f"{row_location(origin, index, pos, line_numbers)}, column {quoted(name)}: {text}. {fix}"
     )
-
-
-# For the checks on one column (not a (rows, columns) mask): the column to name.
-_ONE_COLUMN = {4: 4, 5: 1, 6: 0, 7: 3}
-
-
-def _first_row(mask: np.ndarray) -> int | None:
-    hit = mask.any(axis=1) if mask.ndim == 2 else mask
-    return int(np.argmax(hit)) if hit.any() else None
-
-
-def show_value(cell: object) -> str:
-    """A cell for a message: short, quoted when text."""
-    if cell is None or (isinstance(cell, float) and np.isnan(cell)):
-        return "an empty cell"
-    text = repr(cell) if isinstance(cell, str) else str(cell)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def parse_dates(
-    values: pd.Series | pd.Index,
-    origin: str,
-    column: str,
-    date_format: str | None,
-    lines: np.ndarray | None,
-) -> pd.DatetimeIndex:
-    """Parse a column of dates; DataError naming the first cell that is no date.
-
-    Values that already are datetimes are kept. Text is parsed with
-    ``date_format`` (strptime) or, without one, as ISO 8601 after dropping a
-    trailing UTC offset (mixed offsets, as in daylight-saving exports, would
-    otherwise not parse into one column).
-    """
-    series = pd.Series(values, copy=False).reset_index(drop=True)
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        parsed = series
-    else:
-        text = series.astype(str).str.strip()
-        try:
-            if date_format is None:
-                text = text.str.replace(_UTC_OFFSET, "", regex=True)
-                parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-            else:
-                parsed = pd.to_datetime(text, format=date_format, errors="coerce")
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise DataError(
-                f"{origin}, column {column!r}: cannot parse the dates ({exc}). "
-                "Check --date-format (date_format=)."
-            ) from None
-    index = pd.DatetimeIndex(parsed)
-    if index.tz is not None:
-        index = index.tz_localize(None)  # keep wall-clock time, as validate_prices does
-    bad = np.asarray(index.isna())
-    if bad.any():
-        pos = int(np.argmax(bad))
-        hint = (
-            f"The format {date_format!r} does not match it; fix --date-format (date_format=)."
-            if date_format
-            else "Dates must be ISO (2020-01-31 or 2020-01-31 09:30:00); for another form "
-            "pass its strptime format, e.g. --date-format '%d/%m/%Y' (date_format=)."
-        )
-        where = row_location(origin, pd.RangeIndex(len(index)), pos, lines)
-        cell = show_value(_at(values, pos))
-        raise DataError(f"{where}, column {column!r}: cannot parse {cell} as a date. {hint}")
-    return index
-
-
-def parse_times(
-    values: pd.Series,
-    origin: str,
-    column: str,
-    lines: np.ndarray | None,
-    dates: pd.DatetimeIndex,
-) -> pd.TimedeltaIndex:
-    """Parse a time-of-day column (``09:05:00`` or ``09:05``) into offsets from midnight."""
-    text = values.astype(str).str.strip().reset_index(drop=True)
-    text = text.where(text.str.count(":") != 1, text + ":00")  # allow HH:MM
-    times = pd.TimedeltaIndex(pd.to_timedelta(text, errors="coerce"))
-    bad = np.asarray(times.isna() | (times < pd.Timedelta(0)) | (times >= pd.Timedelta(days=1)))
-    if bad.any():
-        pos = int(np.argmax(bad))
-        where = row_location(origin, dates, pos, lines)
-        raise DataError(
-            f"{where}, column {column!r}: cannot parse {show_value(_at(values, pos))} as a time of "
-            "day. Expected HH:MM:SS or HH:MM, e.g. 09:30:00."
-        )
-    return times
-
-
-def _at(values: pd.Series | pd.Index, pos: int) -> object:
-    return values.iloc[pos] if isinstance(values, pd.Series) else values[pos]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +17,9 @@ import pandas as pd
 from rlbt.engine.contracts import SavesItself
 from rlbt.engine.errors import ConfigError
 from rlbt.engine.output.atomic import atomic_path, write_bytes, write_text
+from rlbt.engine.output.staging import rlbt_names
 from rlbt.engine.results import RunResult
+from rlbt.file_target import FileTargetError, write_target
 
 
 def default_run_dir(strategy: str, root: str | Path = "runs") -> Path:
@@ -30,17 +34,63 @@ def default_run_dir(strategy: str, root: str | Path = "runs") -> Path:
     return path
 
 
-def check_run_dir(path: str | Path, *, overwrite: bool = False) -> Path:
-    """Refuse a file, or a non-empty folder unless ``overwrite``; creates nothing
-    (the folder is made once the run has succeeded)."""
+def check_run_dir(path: str | Path, *, overwrite: bool = False, option: str = "--out") -> Path:
+    """Before the run starts: refuse a file, a path under a file, a folder that
+    cannot be written, or a non-empty folder unless ``overwrite``. Creates
+    nothing (the folder is published whole once the run has succeeded)."""
     out = Path(path)
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: exists and is not a folder.")
+        raise ConfigError(f"{option} {out}: exists and is not a folder.")
+    existing = next(p for p in (out, *out.parents) if p.exists() or p == Path(p.anchor))
+    if not existing.is_dir():
+        raise ConfigError(f"{option} {out}: {existing} is a file; no folder can be made in it.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{option} {out}: {existing} is not writable.")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise ConfigError(
-            f"--out {out}: folder is not empty; choose a new folder or pass --overwrite."
+            f"{option} {out}: folder is not empty; choose a new folder or pass --overwrite."
         )
+    if out.is_dir():
+        for name in sorted(rlbt_names(out)):  # --overwrite replaces these: regular ones only
+            if (out / name).exists() and not ((out / name).is_file() or (out / name).is_dir()):
+                raise ConfigError(f"{option} {out}: {name} is not a regular file; "
+                                  "refusing to replace it.")
     return out
+
+
+def check_save_path(path: str | Path | None) -> None:
+    """Before the run starts: ``--save`` must name a regular file (or a new one)
+    in a folder that exists and is writable."""
+    if path is None:
+        return
+    try:
+        target = write_target(path)  # refuses devices, FIFOs, folders, symlink loops
+    except FileTargetError as exc:
+        raise ConfigError(f"--save {exc}") from exc
+    folder = target.parent
+    if not folder.is_dir():
+        raise ConfigError(f"--save {path}: folder {folder} does not exist.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"--save {path}: folder {folder} is not writable.")
+
+
+def check_load_path(path: str | Path | None) -> None:
+    """Before the run starts: ``--load`` must be a regular file (reading a FIFO or
+    a device would block or never end)."""
+    if path is None:
+        return
+    source = Path(path)
+    try:
+        mode = os.stat(source).st_mode
+    except FileNotFoundError:
+        kind = "a dangling symlink" if source.is_symlink() else "no such file"
+        raise ConfigError(f"--load {path}: {kind}.") from None
+    except OSError as exc:  # ELOOP, EACCES, ...
+        raise ConfigError(f"--load {path}: cannot be read ({exc.strerror}).") from None
+    if not stat.S_ISREG(mode):
+        raise ConfigError(f"--load {path}: not a regular file (a folder, FIFO or device).")
+    if not os.access(source, os.R_OK):
+        raise ConfigError(f"--load {path}: not readable (permission denied).")
 
 
 ONLINE_MODEL = "model-online.pt"

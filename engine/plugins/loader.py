@@ -17,6 +17,7 @@ import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
+import os
 import sys
 import traceback
 from collections.abc import Mapping
@@ -27,23 +28,38 @@ from typing import Any
 
 from rlbt.engine.errors import ConfigError, UnknownNameError
 
+# What a plugin's import may raise that is its author's to fix. SystemExit is
+# among them: a module that calls sys.exit() at import would otherwise end rlbt
+# silently with the plugin's exit code. KeyboardInterrupt is the user's: it passes.
+IMPORT_FAILURES = (Exception, SystemExit)
 
-class PluginImportError(ConfigError):
-    """A plugin's own code raised while being imported."""
+
+class PluginError(ConfigError):
+    """A plugin's own code did something rlbt cannot use (a bad action, a failed
+    import); the message names the plugin."""
+
+
+class PluginImportError(PluginError):
+    """A plugin's own code raised (or exited) while being imported."""
 
     def __init__(self, spec: str, exc: BaseException) -> None:
-        frames = traceback.extract_tb(exc.__traceback__)
-        # Keep the plugin's frames; importlib's machinery is noise to its author.
-        own = [
-            f
-            for f in frames
-            if "importlib" not in f.filename
-            and "engine/plugins" not in f.filename.replace("\\", "/")
-        ]
-        lines = traceback.format_list(own) + traceback.format_exception_only(type(exc), exc)
+        if isinstance(exc, SystemExit):
+            super().__init__(f"Plugin {spec!r} failed to import: its code called "
+                             f"sys.exit({exc.code!r}) while being imported.")
+            return
         super().__init__(
-            f"Plugin {spec!r} failed to import. Its traceback:\n" + "".join(lines).rstrip()
+            f"Plugin {spec!r} failed to import. Its traceback:\n" + plugin_traceback(exc)
         )
+
+
+def plugin_traceback(exc: BaseException) -> str:
+    """The frames of ``exc`` that are the plugin's own and the exception line
+    (for a syntax error: its file, line and caret)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    # Keep the plugin's frames; importlib's machinery and rlbt's are noise to its author.
+    own = [f for f in frames if "importlib" not in f.filename and not _is_rlbt(f.filename)]
+    lines = traceback.format_list(own) + traceback.format_exception_only(type(exc), exc)
+    return "".join(lines).rstrip()
 
 
 @dataclass(frozen=True)
@@ -75,13 +91,7 @@ def find(spec: str, *, kind: str, group: str, builtins: Mapping[str, str]) -> Fo
         return Found(getattr(importlib.import_module(module_name), attr), "built-in")
     points = entry_points(group)
     if spec in points:
-        point = points[spec]
-        try:
-            obj = point.load()
-        except Exception as exc:
-            raise PluginImportError(spec, exc) from exc
-        dist = point.dist.name if point.dist else "?"
-        return Found(obj, f"entry point ({dist}: {point.value})")
+        return _load_entry_point(spec, points[spec])
     location, sep, attr = spec.rpartition(":")
     if not sep or not location or not attr:
         raise UnknownNameError(kind, spec, [*builtins, *points])
@@ -92,6 +102,23 @@ def find(spec: str, *, kind: str, group: str, builtins: Mapping[str, str]) -> Fo
     if not hasattr(module, attr):
         raise ConfigError(f"{kind} {spec!r}: {location} has no attribute {attr!r}.")
     return Found(getattr(module, attr), source)
+
+
+def _load_entry_point(spec: str, point: importlib.metadata.EntryPoint) -> Found:
+    dist = point.dist.name if point.dist else "?"
+    try:
+        obj = point.load()
+    except ModuleNotFoundError as exc:
+        if exc.name and _is_prefix(exc.name, point.module):
+            raise PluginError(
+                f"Plugin {spec!r}: its entry point ({dist}: {point.value}) names module "
+                f"{exc.name!r}, which is not installed; reinstall {dist} "
+                "(pip install -e PATH) or remove it."
+            ) from exc
+        raise PluginImportError(spec, exc) from exc
+    except IMPORT_FAILURES as exc:
+        raise PluginImportError(spec, exc) from exc
+    return Found(obj, f"entry point ({dist}: {point.value})")
 
 
 def import_file(path: Path, spec: str) -> ModuleType:
@@ -112,7 +139,7 @@ def import_file(path: Path, spec: str) -> ModuleType:
     sys.modules[name] = module
     try:
         module_spec.loader.exec_module(module)
-    except Exception as exc:
+    except IMPORT_FAILURES as exc:
         del sys.modules[name]
         raise PluginImportError(spec, exc) from exc
     return module
@@ -122,11 +149,35 @@ def _import_module(name: str, spec: str) -> ModuleType:
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+        if exc.name and _is_prefix(exc.name, name):
             raise ConfigError(
                 f"{spec!r}: no module named {exc.name!r}. Is the package installed "
                 "(pip install -e PATH), or did you mean a file (path/to/file.py:Class)?"
             ) from exc
         raise PluginImportError(spec, exc) from exc
-    except Exception as exc:
+    except IMPORT_FAILURES as exc:
         raise PluginImportError(spec, exc) from exc
+
+
+def _rlbt_folders() -> tuple[str, ...]:
+    """The folders of rlbt's own packages, found without importing them (the
+    engine never imports strategies or agents)."""
+    folders = []
+    for name in ("rlbt.engine", "rlbt.strategies", "rlbt.agents"):
+        spec = importlib.util.find_spec(name)
+        folders += list(spec.submodule_search_locations or []) if spec else []
+    return tuple(str(Path(folder).resolve()) for folder in folders)
+
+
+def _is_rlbt(filename: str) -> bool:
+    try:
+        resolved = str(Path(filename).resolve())
+    except (OSError, ValueError):
+        return False
+    return any(resolved.startswith(folder + os.sep) for folder in _rlbt_folders())
+
+
+def _is_prefix(missing: str, module: str) -> bool:
+    """True when the missing module is ``module`` itself or a package above it
+    (then the plugin is absent; otherwise the plugin lacks a dependency)."""
+    return module == missing or module.startswith(missing + ".")

@@ -25,7 +25,9 @@ def test_run_writes_the_full_run_folder(runner: CliRunner, tmp_path: Path) -> No
     assert "buy-and-hold" in result.output and "sharpe" in result.output
     names = {p.name for p in out.iterdir()}
     assert names == {"config.json", "metrics.json", "equity.csv", "trades.csv", "actions.csv",
-                     "orders.csv", "report.png"}
+                     "orders.csv", "report.png", "manifest.json"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["complete"] and set(manifest["files"]) == names - {"manifest.json"}
     assert "bars a year (inferred from the data's calendar)" in result.output
     metrics = json.loads((out / "metrics.json").read_text())
     for period in ("train", "test"):
