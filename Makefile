@@ -38,7 +38,7 @@ bench: venv
 lint: venv
 	$(BIN)/ruff check rlbt engine strategies agents tests benchmarks
 	mkdir -p build/typecheck/rlbt
-	ln -sfn ../../../rlbt/__init__.py build/typecheck/rlbt/__init__.py
+	for f in rlbt/*.py; do ln -sfn ../../../$$f build/typecheck/$$f; done
 	for p in engine strategies agents; do ln -sfn ../../../$$p build/typecheck/rlbt/$$p; done
 	$(BIN)/mypy
 

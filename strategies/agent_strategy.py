@@ -73,6 +73,9 @@ class AgentStrategy(ExposureStrategy):
         self._bars = 0
         self.episode_return = 0.0
         self._learn_stats: list[dict[str, float]] = []
+        # named in a bad action's error; built once, not per bar (the hot path)
+        self._act_source = f"agent {type(self.agent).__name__}.act()"
+        self._greedy_source = f"agent {type(self.agent).__name__}.greedy_actions()"
 
     @classmethod
     def lookback_bars(cls, params: dict[str, Any]) -> int:
@@ -135,7 +138,7 @@ class AgentStrategy(ExposureStrategy):
                 self.episode_return += step_reward(self._previous[2], value, self.p.reward_scale)
             level = self.exposure_levels.index(self._exposure)
             action = self.checked_action(self._greedy[len(self.data) - 1, level],
-                                         f"agent {type(self.agent).__name__}.greedy_actions()")
+                                         self._greedy_source)
             self._previous = (self._no_obs, action, value)
             self._tick()
             return action
@@ -143,7 +146,7 @@ class AgentStrategy(ExposureStrategy):
         if self._previous is not None:
             self._store(obs, value)
         action = self.checked_action(self.agent.act(obs, explore=self.p.explore),
-                                     f"agent {type(self.agent).__name__}.act()")
+                                     self._act_source)
         self._previous = (obs, action, value)
         self._tick()
         return action

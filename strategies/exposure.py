@@ -115,16 +115,17 @@ class ExposureStrategy(bt.Strategy):
     def next(self) -> None:
         if not self.is_trading():
             return
-        action = self.checked_action(self.decide(), f"{type(self).__name__}.decide()")
+        action = self.checked_action(self.decide())
         exposure = self.exposure_levels[action]
         self.decisions.append((self.data.datetime.datetime(0), action, exposure))
         self._pending = exposure
         if self.p.probe is not None:
             self.p.probe(self)
 
-    def checked_action(self, value: Any, source: str) -> int:
-        """``value`` as an action index, or a ``PluginError`` naming ``source``,
-        the bar, the value and the allowed range (plugin code returns actions)."""
+    def checked_action(self, value: Any, source: str | None = None) -> int:
+        """``value`` as an action index, or a ``PluginError`` naming ``source``
+        (default: this class's ``decide()``), the bar, the value and the allowed
+        range (plugin code returns actions)."""
         n = len(self.exposure_levels)
         try:
             if isinstance(value, bool):
@@ -137,6 +138,7 @@ class ExposureStrategy(bt.Strategy):
         when = self.data.datetime.datetime(0)
         shown = when.date() if when.time() == datetime.min.time() else when
         levels = ",".join(map(str, self.exposure_levels))
+        source = source or f"{type(self).__name__}.decide()"
         raise PluginError(
             f"{source} returned {reprlib.repr(value)} at the bar of {shown}: expected an "
             f"integer action index 0..{n - 1} (one per --param positions={levels})."

@@ -1,5 +1,6 @@
 """From ``rlbt sweep`` flags and an optional TOML/YAML file to a ``SweepSpec``.
-Flags override the file; the file uses the flags' names."""
+Flags override the file; the file uses the flags' names. Everything is checked
+here, before anything is written or run, naming the flag or the file key."""
 
 from __future__ import annotations
 
@@ -11,72 +12,83 @@ from typing import Any
 from rlbt.engine.config import BacktestConfig
 from rlbt.engine.errors import ConfigError
 from rlbt.engine.params import parse_param_pairs
-from rlbt.engine.sweep.spec import SweepSpec, load_sweep_file, parse_grid, parse_seeds
+from rlbt.engine.sweep.checks import check_rank, check_runnable
+from rlbt.engine.sweep.config_file import SweepFile, flag_names, read_sweep_file
+from rlbt.engine.sweep.spec import SweepSpec, check_size, parse_datasets, parse_grid, parse_seeds
 
 # Run settings taken from flags or the file (the shared options of engine/cli_options.py).
-_BASE_KEYS = ("episodes", "val", "select", "freeze", "device", "threads", "cash", "commission",
-              "slippage", "split", "train_end", "start", "end", "date_format", "bars_per_year",
-              "risk_free")
+_BASE_KEYS = (
+    "episodes",
+    "val",
+    "select",
+    "freeze",
+    "device",
+    "threads",
+    "cash",
+    "commission",
+    "slippage",
+    "split",
+    "train_end",
+    "start",
+    "end",
+    "date_format",
+    "bars_per_year",
+    "risk_free",
+)
 
 
 def spec_from_options(
     strategy: str | None, config_file: Path | None, flags: dict[str, Any]
 ) -> tuple[SweepSpec, dict[str, Any]]:
     """The sweep spec and the executor options (out, executor, workers, address, rank)."""
-    file = _normalise(load_sweep_file(config_file)) if config_file else {}
-    merged = {**file, **{k: v for k, v in flags.items() if v not in (None, ())}}
+    file = read_sweep_file(config_file) if config_file else SweepFile({}, {})
+    given = {k: v for k, v in flags.items() if v not in (None, ())}
+    merged = {**file.values, **given}
+    names = flag_names()
+    labels = {**file.labels, **{k: names.get(k, k) for k in given}}
     strategy = strategy or merged.get("strategy")
     if not strategy:
         raise ConfigError("rlbt sweep needs a STRATEGY (argument or 'strategy' in --config).")
-    grid = merged.get("grid", {})
-    grid = parse_grid(grid) if isinstance(grid, (list, tuple)) else _file_grid(grid)
-    datasets = merged.get("datasets", "orcl")
-    if isinstance(datasets, str):
-        datasets = [d.strip() for d in datasets.split(",") if d.strip()]
-    seeds = merged.get("seeds", "0")
-    seeds = parse_seeds(seeds) if isinstance(seeds, str) else tuple(int(s) for s in seeds)
-    params = merged.get("params", ())
-    params = parse_param_pairs(params) if isinstance(params, (list, tuple)) else dict(params)
-    base = dataclasses.replace(
-        BacktestConfig(), params=params, **{k: merged[k] for k in _BASE_KEYS if k in merged}
-    )
     spec = SweepSpec(
         strategy,
-        tuple(datasets),
-        grid,
-        seeds,
-        base,
+        _from_flag(given, "datasets", parse_datasets) or merged.get("datasets", ("orcl",)),
+        _from_flag(given, "grid", parse_grid) or merged.get("grid", {}),
+        _from_flag(given, "seeds", parse_seeds) or merged.get("seeds", (0,)),
+        _base(merged),
         merged.get("walk_forward_k"),
         merged.get("window_mode") or "expanding",
     )
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    rank = merged.get("rank") or "sharpe"
+    check_size(spec)
+    check_rank(rank, labels.get("rank", "--rank"))
+    check_runnable(spec, labels)
     options = {
-        "out": Path(merged.get("out") or f"runs/sweep-{stamp}-{strategy.replace(':', '_')}"),
+        "out": _out(merged.get("out"), strategy, labels.get("out", "--out")),
         "executor": merged.get("executor") or "local",
         "workers": merged.get("workers"),
         "address": merged.get("address"),
-        "rank": merged.get("rank") or "sharpe",
+        "rank": rank,
     }
     return spec, options
 
 
-def _normalise(file: dict[str, Any]) -> dict[str, Any]:
-    """File keys may use the flag spellings: data, walk_forward, train-end."""
-    out = {k.replace("-", "_"): v for k, v in file.items()}
-    if "data" in out:
-        out["datasets"] = out.pop("data")
-    if "walk_forward" in out:
-        out["walk_forward_k"] = out.pop("walk_forward")
-    if "param" in out:
-        out["params"] = out.pop("param")
-    return out
+def _from_flag(given: dict[str, Any], name: str, parse: Any) -> Any:
+    """The flag's value parsed, or ``None`` when the flag was not given."""
+    return parse(given[name]) if name in given else None
 
 
-def _file_grid(grid: Any) -> dict[str, tuple[str, ...]]:
-    if not isinstance(grid, dict):
-        raise ConfigError("'grid' in --config must be a table: grid = {lr = [0.001, 0.0003]}.")
-    out = {}
-    for key, values in grid.items():
-        values = values if isinstance(values, list) else [values]
-        out[str(key)] = tuple(str(v) for v in values)
-    return out
+def _base(merged: dict[str, Any]) -> BacktestConfig:
+    params = merged.get("params", {})
+    params = parse_param_pairs(params) if isinstance(params, (list, tuple)) else dict(params)
+    settings = {k: merged[k] for k in _BASE_KEYS if k in merged}
+    return dataclasses.replace(BacktestConfig(), params=params, **settings)
+
+
+def _out(out: Any, strategy: str, label: str) -> Path:
+    if not out:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        return Path(f"runs/sweep-{stamp}-{strategy.replace(':', '_').replace('/', '_')}")
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{label} {path}: exists and is not a folder.")
+    return path

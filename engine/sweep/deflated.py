@@ -27,8 +27,9 @@ def expected_max_sharpe(trials: int, variance: float) -> float:
     if trials < 2 or not variance > 0:
         return 0.0
     z = NormalDist().inv_cdf
-    return math.sqrt(variance) * ((1 - EULER_GAMMA) * z(1 - 1 / trials)
-                                  + EULER_GAMMA * z(1 - 1 / (trials * math.e)))
+    return math.sqrt(variance) * (
+        (1 - EULER_GAMMA) * z(1 - 1 / trials) + EULER_GAMMA * z(1 - 1 / (trials * math.e))
+    )
 
 
 def deflated_sharpe(sharpe: float, sr0: float, bars: int, skew: float, kurtosis: float) -> float:
@@ -59,6 +60,11 @@ def best_run_deflated(rows: pd.DataFrame) -> dict[str, Any]:
         "trials": trials,
         "test_sharpe": float(row["test_sharpe"]),
         "expected_max_sharpe_of_trials": sr0 * math.sqrt(float(row["bars_per_year"])),
-        "deflated_sharpe": deflated_sharpe(float(per_bar[best]), sr0, int(row["test_bars"]),
-                                           float(row["test_skew"]), float(row["test_kurtosis"])),
+        "deflated_sharpe": deflated_sharpe(
+            float(per_bar[best]),
+            sr0,
+            int(row["test_bars"]),
+            float(row["test_skew"]),
+            float(row["test_kurtosis"]),
+        ),
     }

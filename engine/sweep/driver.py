@@ -16,17 +16,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
 import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rlbt.engine.errors import ConfigError
 from rlbt.engine.output.atomic import write_text
 from rlbt.engine.output.run_folder import write_csv, write_json
+from rlbt.engine.sweep.checks import check_rank
 from rlbt.engine.sweep.deflated import best_run_deflated
 from rlbt.engine.sweep.executors import EXECUTORS, default_workers, run_local, run_ray
 from rlbt.engine.sweep.plot import write_sweep_plot
-from rlbt.engine.sweep.spec import SweepSpec
+from rlbt.engine.sweep.records import read_record
+from rlbt.engine.sweep.signals import sigterm_as_interrupt
+from rlbt.engine.sweep.spec import SweepSpec, check_size
 from rlbt.engine.sweep.summary import break_even_commission, summarize_runs
+
+_NOTICES = 5  # ignored records named one by one; the rest counted
 
 
 @dataclass
@@ -57,50 +63,106 @@ def sweep(
 ) -> SweepResult:
     """Run ``spec`` into the folder ``out`` and summarise it.
 
-    :param executor: ``local`` (process pool) or ``ray``.
+    :param executor: ``local`` (worker processes) or ``ray``.
     :param workers: parallel runs (default: CPU count).
     :param address: Ray cluster address (``ray`` only; default: start a local Ray).
     :param rank: test metric to rank parameter sets by.
+    :param progress: show a progress bar, and notices (ignored records) on stderr.
     """
+    _check(spec, executor, workers, address, rank)
+    runs = spec.runs()
+    records_dir = _make_folder(out)
+    write_json(out / "sweep.json", {"spec": _spec_dict(spec), "runs": len(runs)})
+    records = _read_records(runs, records_dir, progress)
+    pending = [r for r in runs if records.get(r["run_id"], {}).get("status") != "ok"]
+    skipped = len(runs) - len(pending)
+    interrupted = False
+    with _progress(progress, len(runs), skipped) as advance:
+
+        def on_done(record: dict[str, Any]) -> None:
+            text = json.dumps(record, default=str)
+            try:
+                write_text(records_dir / f"{record['run_id']}.json", text)
+            except OSError as exc:
+                raise ConfigError(f"--out {out}: cannot write a run record: {exc}") from exc
+            records[record["run_id"]] = json.loads(text)  # as a rerun will read it
+            advance(record)
+
+        try:
+            with sigterm_as_interrupt():
+                if executor == "ray":
+                    run_ray(pending, workers or default_workers(), address, on_done)
+                elif pending:
+                    run_local(pending, workers or default_workers(), on_done)
+        except KeyboardInterrupt:
+            interrupted = True
+    result = _tables(spec, runs, records, rank, out)
+    result.skipped, result.interrupted = skipped, interrupted
+    return result
+
+
+def _check(
+    spec: SweepSpec, executor: str, workers: int | None, address: str | None, rank: str
+) -> None:
+    """Refuse bad options before anything is written or expanded."""
     if executor not in EXECUTORS:
         raise ConfigError(f"--executor {executor!r}: expected one of {', '.join(EXECUTORS)}.")
     if address and executor != "ray":
         raise ConfigError("--address is for --executor ray.")
-    runs = spec.runs()
+    if workers is not None and (type(workers) is not int or workers < 1):
+        raise ConfigError(f"--workers {workers!r}: expected a whole number >= 1.")
+    check_rank(rank)
+    check_size(spec)
+
+
+def _make_folder(out: Path) -> Path:
     records_dir = out / "runs"
-    records_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out / "sweep.json", {"spec": _spec_dict(spec), "runs": len(runs)})
-    finished = {r["run_id"] for r in runs if _load(records_dir, r["run_id"]).get("status") == "ok"}
-    pending = [r for r in runs if r["run_id"] not in finished]
-    interrupted = False
-    with _progress(progress, len(runs), len(finished)) as advance:
+    try:
+        records_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"--out {out}: cannot create the sweep folder: {exc.strerror or exc}."
+        ) from exc
+    return records_dir
 
-        def on_done(record: dict[str, Any]) -> None:
-            write_text(records_dir / f"{record['run_id']}.json", json.dumps(record, default=str))
-            advance(record)
 
-        try:
-            if executor == "ray":
-                run_ray(pending, workers or default_workers(), address, on_done)
-            elif pending:
-                run_local(pending, workers or default_workers(), on_done)
-        except KeyboardInterrupt:
-            interrupted = True
-    result = _tables(spec, runs, records_dir, rank, out)
-    result.skipped, result.interrupted = len(finished), interrupted
-    return result
+def _read_records(
+    runs: list[dict[str, Any]], records_dir: Path, notify: bool
+) -> dict[str, dict[str, Any]]:
+    """The usable records in the folder by run id; unusable ones are named on
+    stderr (when ``notify``) and their runs done again."""
+    records, ignored = {}, []
+    for run in runs:
+        path = records_dir / f"{run['run_id']}.json"
+        record, problem = read_record(path, run)
+        if record is not None:
+            records[run["run_id"]] = record
+        elif problem:
+            ignored.append(f"{path}: {problem}")
+    if notify:
+        for line in ignored[:_NOTICES]:
+            click.echo(f"Ignoring sweep record {line}; the run will be done again.", err=True)
+        if len(ignored) > _NOTICES:
+            click.echo(f"... and {len(ignored) - _NOTICES} more sweep records ignored.", err=True)
+    return records
 
 
 def _tables(
-    spec: SweepSpec, runs: list[dict[str, Any]], records_dir: Path, rank: str, out: Path
+    spec: SweepSpec,
+    runs: list[dict[str, Any]],
+    records: dict[str, dict[str, Any]],
+    rank: str,
+    out: Path,
 ) -> SweepResult:
     rows, failures = [], {}
     for run in runs:
-        record = _load(records_dir, run["run_id"])
-        if record.get("status") == "ok":
+        record = records.get(run["run_id"])
+        if record is None:
+            continue
+        if record["status"] == "ok":
             rows += record["rows"]
-        elif record:
-            failures[run["run_id"]] = record.get("error", "")
+        else:
+            failures[run["run_id"]] = record["error"]
     table = pd.DataFrame(rows)
     group_keys = ["dataset", *sorted(spec.grid)]
     summary, break_even, deflated = pd.DataFrame(), None, {}
@@ -117,14 +179,6 @@ def _tables(
         write_json(out / "deflated_sharpe.json", deflated)
     write_json(out / "failures.json", failures)
     return SweepResult(table, summary, break_even, failures, deflated)
-
-
-def _load(records_dir: Path, run_id: str) -> dict[str, Any]:
-    path = records_dir / f"{run_id}.json"
-    try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return {}  # not run yet (atomic writes: never a half-written record)
 
 
 def _spec_dict(spec: SweepSpec) -> dict[str, Any]:

@@ -1,48 +1,26 @@
-"""Where sweep runs execute: a local process pool, or Ray (a local Ray by
-default, a cluster when an address is given). Both hand each finished run to
-``on_done`` as it completes; neither is a scheduler of our own."""
+"""Where sweep runs execute: local worker processes (``pool``), or Ray (a
+local Ray by default, a cluster when an address is given). Both hand each
+finished run to ``on_done`` as it completes, and both record a crashed worker
+as a failure of its own run only."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 from rlbt.engine.errors import ConfigError
-from rlbt.engine.sweep.runs import execute_run, init_worker
+from rlbt.engine.sweep.pool import run_pool
+from rlbt.engine.sweep.runs import execute_run
 
 OnDone = Callable[[dict[str, Any]], None]
 EXECUTORS = ("local", "ray")
 
 
 def run_local(runs: list[dict[str, Any]], workers: int, on_done: OnDone) -> None:
-    """Run on a process pool of ``workers`` processes (spawned: a clean
-    interpreter per worker, safe with torch whatever the platform)."""
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker)
-    try:
-        pending = {pool.submit(execute_run, run): run for run in runs}
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                run = pending.pop(future)
-                try:
-                    record = future.result()
-                except Exception as exc:  # a worker died (e.g. out of memory)
-                    record = {
-                        "run_id": run["run_id"],
-                        "status": "error",
-                        "error": f"worker failed: {exc!r}",
-                        "rows": [],
-                    }
-                on_done(record)
-    except BaseException:
-        # Ctrl-C or an error: drop queued runs, do not wait for running ones.
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    """Run on ``workers`` spawned processes (engine/sweep/pool.py): a worker
+    that dies costs only its own run."""
+    run_pool(runs, workers, on_done)
 
 
 def run_ray(runs: list[dict[str, Any]], workers: int, address: str | None, on_done: OnDone) -> None:
@@ -66,10 +44,11 @@ def run_ray(runs: list[dict[str, Any]], workers: int, address: str | None, on_do
     refs: list[Any] = []
     try:
         task = ray.remote(num_cpus=1)(execute_run)
-        refs = [task.remote(run) for run in runs]
+        owners = {task.remote(run): run for run in runs}
+        refs = list(owners)
         while refs:
             done, refs = ray.wait(refs, num_returns=1)
-            on_done(ray.get(done[0]))
+            on_done(_ray_record(ray, done[0], owners[done[0]]))
     except BaseException:
         for ref in refs:  # Ctrl-C: stop what has not finished
             ray.cancel(ref, force=True)
@@ -77,6 +56,20 @@ def run_ray(runs: list[dict[str, Any]], workers: int, address: str | None, on_do
     finally:
         if started:
             ray.shutdown()
+
+
+def _ray_record(ray: Any, ref: Any, run: dict[str, Any]) -> dict[str, Any]:
+    """The task's record; a crashed Ray worker (signal, OOM) costs only its run."""
+    try:
+        return dict(ray.get(ref))
+    except ray.exceptions.RayError as exc:
+        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return {
+            "run_id": run["run_id"],
+            "status": "error",
+            "error": f"Ray worker failed: {cause}",
+            "rows": [],
+        }
 
 
 def default_workers() -> int:

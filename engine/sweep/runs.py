@@ -4,7 +4,6 @@ Every exception is caught and recorded, so one bad run never stops a sweep."""
 
 from __future__ import annotations
 
-import os
 import traceback
 from typing import Any
 
@@ -12,12 +11,7 @@ import pandas as pd
 
 from rlbt.engine.errors import is_user_error
 from rlbt.engine.metrics import curve_returns
-
-
-def init_worker() -> None:
-    """Keep each worker to one BLAS/OpenMP thread: the pool already uses the cores."""
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(name, "1")
+from rlbt.engine.sweep.worker import init_worker
 
 
 def execute_run(run: dict[str, Any]) -> dict[str, Any]:
@@ -53,8 +47,10 @@ def _rows(run: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _flat(result: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {"bars_per_year": result.annualisation.get("bars_per_year"),
-                           **_shape(result.test.equity["value"], result.config["cash"])}
+    row: dict[str, Any] = {
+        "bars_per_year": result.annualisation.get("bars_per_year"),
+        **_shape(result.test.equity["value"], result.config["cash"]),
+    }
     for period in result.periods:
         row[f"{period.name}_start"] = str(period.start)
         row[f"{period.name}_end"] = str(period.end)
@@ -67,8 +63,11 @@ def _flat(result: Any) -> dict[str, Any]:
 def _shape(values: Any, cash: float) -> dict[str, Any]:
     """Bars, skew and (non-excess) kurtosis of the test returns: the deflated Sharpe's inputs."""
     returns = pd.Series(curve_returns(values, cash))
-    return {"test_bars": len(returns), "test_skew": float(returns.skew()),
-            "test_kurtosis": float(returns.kurt()) + 3.0}
+    return {
+        "test_bars": len(returns),
+        "test_skew": float(returns.skew()),
+        "test_kurtosis": float(returns.kurt()) + 3.0,
+    }
 
 
 def _flatten(metrics: dict[str, Any], prefix: str) -> dict[str, Any]:

@@ -115,9 +115,7 @@ def test_cli_sweep_failure_exits_1(tmp_path: Path) -> None:
             "sweep",
             "sma-cross",
             "--grid",
-            "fast=5,oops",
-            "--start",
-            "2013-01-01",
+            "start=2013-01-01,2030-01-01",  # the second has no bars: that run fails
             "--workers",
             "1",
             "--out",

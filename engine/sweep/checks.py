@@ -1,0 +1,63 @@
+"""Checks of a whole sweep before its first run: what would otherwise fail
+every run (an unknown strategy, grid key or rank metric, a grid value of the
+wrong type, unusable data) is refused once, naming the option or file key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rlbt.engine.errors import ConfigError, DataError, RlbtError, UnknownNameError
+from rlbt.engine.metrics import METRIC_KEYS
+from rlbt.engine.sweep.spec import CONFIG_KEYS, SweepSpec, check_grid_setting
+
+
+def check_rank(rank: str, label: str = "--rank") -> None:
+    """``rank`` must be a metric that every run has for the test slice and buy-and-hold."""
+    if rank not in METRIC_KEYS:
+        raise UnknownNameError(f"metric for {label}", rank, METRIC_KEYS)
+
+
+def check_runnable(spec: SweepSpec, labels: Mapping[str, str]) -> None:
+    """Resolve the strategy, check ``--param`` and every grid key and value the
+    way each run would, and load every dataset once.
+
+    :param labels: how the user gave each option (``--grid`` or a file key), by name.
+    """
+    from rlbt.engine.data.prices import load_prices
+    from rlbt.engine.params import coerce_params
+    from rlbt.engine.plugins.registry import resolve_strategy, strategy_params
+
+    cls = resolve_strategy(spec.strategy)
+    try:
+        coerce_params(spec.strategy, cls, spec.base.params)
+    except ConfigError as exc:
+        raise _named(exc, labels.get("params", "--param")) from exc
+    known = strategy_params(cls)
+    grid_label = labels.get("grid", "--grid")
+    for key, values in spec.grid.items():
+        if key not in CONFIG_KEYS and key not in known:
+            raise UnknownNameError(
+                f"key of {grid_label} (a param of {spec.strategy!r} or a run setting)",
+                key,
+                {*known, *CONFIG_KEYS},
+            )
+        for value in values:
+            try:
+                if key in CONFIG_KEYS:
+                    check_grid_setting(key, value, spec.base)
+                else:
+                    coerce_params(spec.strategy, cls, {**spec.base.params, key: value})
+            except ConfigError as exc:
+                reason = str(exc).split(": ", 1)[-1]
+                raise ConfigError(f"{grid_label} {key}={value!r}: {reason}") from exc
+    for dataset in spec.datasets:
+        try:
+            load_prices(dataset, date_format=spec.base.date_format)
+        except RlbtError as exc:
+            raise _named(exc, labels.get("datasets", "--data")) from exc
+
+
+def _named(exc: RlbtError, label: str) -> RlbtError:
+    """The error with the option or file key in front, unless it names it already."""
+    kind = DataError if isinstance(exc, DataError) else ConfigError
+    return exc if label in str(exc) else kind(f"{label}: {exc}")
