@@ -11,7 +11,7 @@ Cerebro and in a bare one. Building the Cerebro and the agent is setup.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from peers import sb3_dqn
 from rlbt.engine.cerebro import build_cerebro, run_cerebro
 from rlbt.engine.compat import bt
 from rlbt.engine.data.feed import make_feed
+from rlbt.engine.params import Rule
 from rlbt.strategies.baselines import SmaCross
 from rlbt.strategies.dqn_strategy import DQNStrategy
 
@@ -57,14 +58,23 @@ def bare_cerebro(frame: pd.DataFrame) -> Any:
     return cerebro
 
 
+class NoOrdersDQN(DQNStrategy):
+    """Two actions that are both flat, so no order is ever sent: the floor of
+    the order path. Users are refused repeated positions (a mistake for them);
+    this benchmark wants exactly that, so it lifts the ``distinct`` rule."""
+
+    param_rules: ClassVar[dict[str, Rule]] = {"positions": Rule(low=0.0, high=0.0, min_items=2)}
+
+
 def dqn_cerebro(
     frame: pd.DataFrame, *, learn: bool, fast: bool = True, analyzers: bool = True,
     positions: tuple[float, ...] = (0.0, 1.0),
 ) -> Any:
     params = {**DQN_PARAMS, "fast": fast, "positions": positions}
-    agent = DQNStrategy.build_agent(params, seed=0, device="cpu", threads=1)
+    cls = NoOrdersDQN if set(positions) == {0.0} else DQNStrategy
+    agent = cls.build_agent(params, seed=0, device="cpu", threads=1)
     run_params = {**params, "agent": agent, "learn": learn, "explore": learn}
-    return build_cerebro(frame, DQNStrategy, run_params, analyzers=analyzers, **BROKER)
+    return build_cerebro(frame, cls, run_params, analyzers=analyzers, **BROKER)
 
 
 CASES: dict[str, tuple[str, Callable[[pd.DataFrame], Any]]] = {
