@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,10 @@ class Rule:
     """The values one param accepts: a number in [low, high] (``open_low`` /
     ``open_high``: the bound itself excluded), an integer when ``integer``; for a tuple param,
     each item must satisfy the bounds, there must be ``min_items`` of them and,
-    when ``distinct``, no repeats. ``none_ok`` lets None through."""
+    when ``distinct``, no repeats. ``none_ok`` lets None through. ``check``,
+    for a param that is not a number (a spec such as ``--param features``),
+    replaces all of that: it is called with the value and raises a
+    ``ConfigError`` that names the param and what is wrong."""
 
     low: float | None = None
     high: float | None = None
@@ -41,6 +44,7 @@ class Rule:
     distinct: bool = False
     none_ok: bool = False
     example: str = ""
+    check: Callable[[Any], None] | None = None
 
     def expected(self) -> str:
         """The rule in words, for messages."""
@@ -134,7 +138,11 @@ def check_rules(cls: type, params: Mapping[str, Any]) -> None:
     rules = declared_rules(cls)
     for key, value in params.items():
         rule = rules.get(key)
-        if rule is not None and key not in RUNNER_PARAMS and not rule.accepts(value):
+        if rule is None or key in RUNNER_PARAMS:
+            continue
+        if rule.check is not None:
+            rule.check(value)
+        elif not rule.accepts(value):
             raise ConfigError(f"--param {key}={_shown(value)}: expected {rule.expected()}.")
 
 

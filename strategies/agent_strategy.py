@@ -7,6 +7,10 @@ only now), asks the agent for an action, and lets ``ExposureStrategy`` trade
 it at the next open. The last bar of the data closes the episode as a
 truncation: the agent still bootstraps from that last observation.
 
+``--param features`` chooses the observation and ``--param reward`` the reward
+(``feature_specs``, ``rewards``); without them both are today's, through the
+precomputed path below.
+
 Any object with the Agent contract (``rlbt.agents.base.Agent``: ``act``,
 ``observe``) plugs in through the ``agent`` param. Subclasses such as
 ``DQNStrategy`` add ``build_agent`` / ``load_agent`` so the runner can create
@@ -21,16 +25,20 @@ from typing import Any, ClassVar
 import numpy as np
 
 from rlbt.agents.base import Agent, CounterStats, GreedyActions
+from rlbt.engine.compat import bt
 from rlbt.engine.errors import ConfigError
 from rlbt.engine.params import Rule
+from rlbt.engine.plugins.loader import PluginError, entry_points
+from rlbt.strategies import feature_specs, rewards
 from rlbt.strategies.exposure import ExposureStrategy
-from rlbt.strategies.features import (
-    assemble,
-    bar_features,
-    observation,
-    observation_size,
-    step_reward,
+from rlbt.strategies.feature_specs import (
+    Layout,
+    check_features_spec,
+    lookback_of,
+    parse_features,
 )
+from rlbt.strategies.features import assemble, bar_features, observation
+from rlbt.strategies.rewards import check_reward_spec, parse_reward
 
 PROGRESS_EVERY = 64  # bars between progress callbacks: keeps them off the hot path
 
@@ -46,14 +54,18 @@ class AgentStrategy(ExposureStrategy):
         ("reward_scale", 100.0),  # reward = log value change x this
         ("obs_scale", 100.0),  # returns in the observation x this
         ("progress", None),  # callable(bars_done) for progress bars; set by the runner
+        ("features", None),  # observation spec (feature_specs); None: returns:window,range,exposure
+        ("reward", "log_return"),  # reward spec (rewards)
     )
     param_rules: ClassVar[dict[str, Rule]] = {
         "window": Rule(low=1, integer=True),
         # Zero would blank the reward or the observation; nan/inf are refused for every float.
         "reward_scale": Rule(low=0.0, open_low=True, example="100"),
         "obs_scale": Rule(low=0.0, open_low=True, example="100"),
+        "features": Rule(check=check_features_spec),
+        "reward": Rule(check=check_reward_spec),
     }
-    lookback_params: ClassVar[tuple[str, ...]] = ("window",)
+    lookback_params: ClassVar[tuple[str, ...]] = ("window", "features")
 
     def __init__(self) -> None:
         super().__init__()
@@ -67,7 +79,14 @@ class AgentStrategy(ExposureStrategy):
                 "see rlbt.agents.base.Agent for the contract."
             )
         self.agent: Agent = self.p.agent
-        self.min_history = self.p.window + 1  # window returns need window + 1 closes
+        self._layout = parse_features(self.p.features, self.p.window)
+        # Today's layout keeps today's code (precomputed returns, greedy table), so
+        # its numbers stay bit for bit; any other layout asks each feature per bar.
+        self._window = self._layout.default_window
+        self._reward = parse_reward(self.p.reward)  # fresh per run: it may keep state
+        self.min_history = self._layout.lookback  # window returns: window + 1 closes
+        if self._window is None:
+            self._setup_features()
         self._previous: tuple[np.ndarray, int, float] | None = None
         self._no_obs = np.empty(0, dtype=np.float32)  # placeholder on the lookup path
         self._bars = 0
@@ -78,20 +97,52 @@ class AgentStrategy(ExposureStrategy):
         self._greedy_source = f"agent {type(self.agent).__name__}.greedy_actions()"
 
     @classmethod
+    def layout(cls, params: dict[str, Any]) -> Layout:
+        """The observation's features for these params."""
+        merged = cls.with_defaults(params)
+        return parse_features(merged["features"], int(merged["window"]))
+
+    @classmethod
     def lookback_bars(cls, params: dict[str, Any]) -> int:
-        """``window`` returns need ``window + 1`` closes (the reward: one bar more, inside)."""
-        return int(cls.with_defaults(params)["window"]) + 1
+        """Bars the observation reads: ``window`` returns need ``window + 1``
+        closes, an indicator its warm-up (the reward: one bar more, inside)."""
+        return cls.layout(params).lookback
 
     @classmethod
     def observation_size(cls, params: dict[str, Any]) -> int:
         """Observation length for these params (the agent's ``obs_dim``)."""
-        window = params.get("window", cls.params.window)  # type: ignore[attr-defined]
-        return observation_size(int(window))
+        return cls.layout(params).size
+
+    @classmethod
+    def param_choices(cls) -> dict[str, list[str]]:
+        """What ``--param features`` and ``--param reward`` accept (``rlbt strategies``)."""
+        def lines(module: Any, group: str) -> list[str]:
+            plugins = sorted(set(entry_points(group)) - set(module.HELP))
+            return [*module.HELP.values(), *(f"{name}  (installed plugin)" for name in plugins),
+                    module.PLUGIN_HELP]
+
+        return {"features": lines(feature_specs, feature_specs.FEATURE_GROUP),
+                "reward": lines(rewards, rewards.REWARD_GROUP)}
+
+    def _setup_features(self) -> None:
+        """Let each feature create its indicators; one that warms up longer than
+        the ``lookback`` it declares would shorten the slice checks: refused."""
+        indicators = self._lineiterators[bt.LineIterator.IndType]
+        for label, feature in zip(self._layout.labels, self._layout.features, strict=True):
+            before = len(indicators)
+            setup = getattr(feature, "setup", None)
+            if callable(setup):
+                setup(self)
+            need = max((int(i._minperiod) for i in indicators[before:]), default=1)
+            if need > lookback_of(feature):
+                raise PluginError(f"--param features: feature {label!r} creates indicators "
+                                  f"that need {need} bars but declares lookback = "
+                                  f"{lookback_of(feature)}; set lookback = {need}.")
 
     def start(self) -> None:
         super().start()
         self._returns: np.ndarray | None = None
-        if self.cerebro.p.preload:
+        if self.cerebro.p.preload and self._window is not None:
             # The feed is in memory: compute every bar's return and range once,
             # vectorised. Row i uses bars i-1 and i only (no look-ahead), and
             # the per-bar path then slices instead of recomputing logs.
@@ -109,8 +160,8 @@ class AgentStrategy(ExposureStrategy):
         """A frozen, greedy agent's action for every bar and every exposure it
         can hold, in one batched forward: ``decide`` becomes a lookup. Row i
         is built from features of bars <= i, like ``observe_bar``."""
-        assert self._returns is not None
-        window, bars = self.p.window, len(self._returns)
+        assert self._returns is not None and self._window is not None  # today's layout only
+        window, bars = self._window, len(self._returns)
         table = np.zeros((bars, len(self.exposure_levels)), dtype=np.int64)
         if bars <= window:
             return table
@@ -122,20 +173,36 @@ class AgentStrategy(ExposureStrategy):
 
     def observe_bar(self) -> np.ndarray:
         """The observation at the current bar (bars <= now, current exposure)."""
+        if self._window is None:
+            return self._feature_observation()
         if self._returns is None:  # not preloaded: build it from the lines
-            closes = np.asarray(self.data.close.get(size=self.p.window + 1))
+            closes = np.asarray(self.data.close.get(size=self._window + 1))
             return observation(
                 closes, self.data.high[0], self.data.low[0], self._exposure, self.p.obs_scale
             )
         now = len(self.data) - 1
-        window = self._returns[now - self.p.window + 1 : now + 1]
+        window = self._returns[now - self._window + 1 : now + 1]
         return assemble(window, self._ranges[now], self._exposure)
+
+    def _feature_observation(self) -> np.ndarray:
+        """Each feature's values at this bar, in the order given; a plugin's
+        wrong count or non-finite value is named with the bar."""
+        parts = []
+        for label, feature in zip(self._layout.labels, self._layout.features, strict=True):
+            values = np.asarray(feature.value(self), dtype=np.float64).reshape(-1)
+            if values.size != feature.size or not np.isfinite(values).all():
+                when = self.data.datetime.datetime(0)
+                raise PluginError(f"--param features: feature {label!r} returned "
+                                  f"{values.tolist()!r} at the bar of {when}: expected "
+                                  f"{feature.size} finite floats.")
+            parts.append(values)
+        return np.concatenate(parts).astype(np.float32)
 
     def decide(self) -> int:
         value = self.broker.getvalue()
         if self._greedy is not None:  # frozen and greedy: look the action up
             if self._previous is not None:
-                self.episode_return += step_reward(self._previous[2], value, self.p.reward_scale)
+                self.episode_return += self._reward(self, self._previous[2], value)
             level = self.exposure_levels.index(self._exposure)
             action = self.checked_action(self._greedy[len(self.data) - 1, level],
                                          self._greedy_source)
@@ -153,7 +220,7 @@ class AgentStrategy(ExposureStrategy):
 
     def _store(self, obs: np.ndarray, value: float) -> None:
         prev_obs, prev_action, prev_value = self._previous  # type: ignore[misc]
-        reward = step_reward(prev_value, value, self.p.reward_scale)
+        reward = float(self._reward(self, prev_value, value))
         self.episode_return += reward
         if not self.p.learn:
             return

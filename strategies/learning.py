@@ -42,7 +42,7 @@ class LearningStrategy(AgentStrategy):
     agent_class: ClassVar[type]
     config_class: ClassVar[type]
     derived_from: ClassVar[dict[str, tuple[str, ...]]] = {
-        "obs_dim": ("window",),
+        "obs_dim": ("window", "features"),
         "n_actions": ("positions",),
     }
     """Agent config fields the strategy computes -> the params a user changes for them."""
@@ -87,7 +87,7 @@ class LearningStrategy(AgentStrategy):
         if (agent.obs_dim, agent.n_actions) != expected:
             raise ConfigError(
                 f"--load {path}: the agent sees {agent.obs_dim} features and has "
-                f"{agent.n_actions} actions; this strategy's window/positions need "
+                f"{agent.n_actions} actions; this strategy's window/features/positions need "
                 f"{expected[0]} and {expected[1]}. Pass the params it was trained with."
             )
         return agent

@@ -29,7 +29,7 @@ class PluginAgentStrategy(AgentStrategy):
 
     params: Any = (("agent_class", ""),)
     derived_from: dict[str, tuple[str, ...]] = {
-        "obs_dim": ("window",),
+        "obs_dim": ("window", "features"),
         "n_actions": ("positions",),
     }
 

@@ -137,6 +137,13 @@ def print_strategy(name: str, console: Console | None = None) -> None:
     console.print("params (--param KEY=VALUE):")
     for key, default in strategy_params(found.obj).items():
         console.print(f"  {key} = {default!r}", highlight=False)
+    # Spec params (features, reward) say what they accept; the strategy knows,
+    # the engine only asks (it never imports strategies).
+    choices = getattr(found.obj, "param_choices", None)
+    for key, names in (choices() if callable(choices) else {}).items():
+        console.print(f"--param {key}= accepts:", highlight=False)
+        for line in names:
+            console.print(f"  {line}", highlight=False)
 
 
 def print_sweep(result: Any, rank: str, out: Any, console: Console | None = None) -> None:
