@@ -85,11 +85,16 @@ def metric_options(*, sweep: bool = False) -> Decorator:
 
 
 def learning_options(*, sweep: bool = False) -> Decorator:
-    """--episodes, --val, --select, --freeze, --device, --threads (learning strategies)."""
+    """--episodes, --timesteps, --val, --select, --freeze, --device, --threads
+    (learning strategies)."""
     return _stack(
         _option("--episodes", sweep=sweep, default=_DEFAULTS.episodes,
                 type=click.IntRange(min=0),
                 help="Training passes over the train slice (learning strategies)."),
+        _option("--timesteps", sweep=sweep, default=_DEFAULTS.timesteps,
+                type=click.IntRange(min=1),
+                help="Env steps of training in all, split evenly over the episodes "
+                     "(sb3:ALGO strategies) [default: 10 per bar of the fit part]."),
         _option("--val", sweep=sweep, default=_DEFAULTS.val, type=float,
                 help="Last fraction of the train slice that validates each episode, after "
                      "a purge gap of the observation window (0: no validation)."),

@@ -54,6 +54,9 @@ class BacktestConfig:
     """strptime format of the data's dates when they are not ISO."""
     episodes: int = 3
     """Training passes over the train slice (learning strategies only)."""
+    timesteps: int | None = None
+    """Environment steps of training for strategies that train through an env
+    (``sb3:PPO``), spread over the episodes; None: 10 per bar of the fit part."""
     freeze: bool = False
     """Stop learning in the test slice (by default the agent keeps learning online)."""
     val: float = 0.2
@@ -86,6 +89,8 @@ class BacktestConfig:
                  f"in 0..{SEED_MAX} (2**32 - 1)")
         _require(_is_int(self.episodes) and self.episodes >= 0, "--episodes",
                  self.episodes, ">= 0")
+        _require(self.timesteps is None or (_is_int(self.timesteps) and self.timesteps >= 1),
+                 "--timesteps", self.timesteps, ">= 1")
         _require(_is_number(self.val) and 0 <= self.val < 0.9, "--val", self.val,
                  "in [0, 0.9), e.g. 0.2")
         _require(self.select in ("best", "last"), "--select", self.select, "of best, last")

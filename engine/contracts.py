@@ -9,6 +9,9 @@ and from then on reads the answer instead of probing attributes:
   ``episode_stats()`` on the instance (``rlbt.strategies.learning`` has them);
 - ``Pretrains``: a ``pretrain(agent, frame, params)`` classmethod, offline
   fitting on the train slice before the episodes;
+- ``TrainsItself``: a ``train_episode(agent, frame, params, config, steps,
+  progress)`` classmethod that runs one episode's training itself (through an
+  env, ``sb3:PPO``) instead of a learning backtrader pass over ``frame``;
 - ``PeriodExtras``: ``period_extras()`` on the instance, strategy-specific
   metrics and tables for each period (forecast quality, ...).
 
@@ -61,6 +64,21 @@ class Pretrains(Protocol):
 
 
 @runtime_checkable
+class TrainsItself(Protocol):
+    """A learning strategy whose episodes are not online passes of the bridge:
+    it trains ``agent`` for ``steps`` env steps on ``frame`` itself."""
+
+    @classmethod
+    def train_episode(
+        cls, agent: Any, frame: pd.DataFrame, params: dict[str, Any], config: Any,
+        steps: int, progress: Any,
+    ) -> dict[str, float]:
+        """Train for ``steps`` steps on ``frame`` with the run's ``config``; the
+        episode's figures for ``training.csv``. ``progress(bars, stats)`` may be called."""
+        ...
+
+
+@runtime_checkable
 class PeriodExtras(Protocol):
     """A strategy that adds metrics and tables to each period's results."""
 
@@ -89,6 +107,7 @@ class StrategyContract:
     learning: bool
     pretrains: bool
     period_extras: bool
+    trains_itself: bool = False
 
 
 def check_strategy(name: str, cls: type) -> StrategyContract:
@@ -112,5 +131,6 @@ def check_strategy(name: str, cls: type) -> StrategyContract:
         cls=cls,
         learning=learning,
         pretrains=learning and isinstance(cls, Pretrains),
+        trains_itself=learning and isinstance(cls, TrainsItself),
         period_extras=isinstance(cls, PeriodExtras),
     )

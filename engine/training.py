@@ -3,6 +3,10 @@ the train slice with one agent object, validated after each episode on the
 rest of it (``engine/validation.py``); the evaluation runs then reuse the
 agent as selected.
 
+A strategy that ``TrainsItself`` (``sb3:PPO``) runs each episode's training
+on its own (``--timesteps`` env steps in all, split over the episodes); the
+validation and selection around it are the same.
+
 A learning strategy is any class with ``build_agent(params, seed=, device=)``
 and ``load_agent(path, params, device=)`` classmethods and an ``agent`` param
 (``rlbt.strategies.learning.LearningStrategy``). The engine only calls these by
@@ -51,6 +55,7 @@ def train_and_select(
     # The split is checked before the agent is built: a bad --val costs nothing.
     split = validation_split(train_slice, config.val if config.episodes else 0.0,
                              lookback(cls, params), lookback_source(cls, params))
+    steps = episode_steps(config, len(split.fit)) if contract.trains_itself else []
     agent = make_agent(cls, params, config)
     plan = getattr(agent, "plan_steps", None)
     if callable(plan):  # schedules given as fractions of the run's training steps
@@ -70,9 +75,17 @@ def train_and_select(
         return {"val_sharpe": metrics["sharpe"], "val_return": metrics["total_return"]}
 
     with episode_progress(progress) as start_bar:
-        log = train_agent(cls, params, agent, split.fit, config, start_bar, validate)
+        if contract.trains_itself:
+            log = train_in_env(cls, params, agent, split.fit, config, steps, start_bar, validate)
+        else:
+            log = train_agent(cls, params, agent, split.fit, config, start_bar, validate)
     chosen = selector.restore(config.episodes)
     selection: dict[str, Any] = {"val": config.val if split.start is not None else 0.0}
+    if steps:
+        selection["timesteps"] = sum(steps)
+    if not config.freeze and not learns_online(agent):
+        selector.notes.append("This agent does not learn online: the test slice ran frozen, "
+                              "as with --freeze.")
     if split.start is not None:
         log["selected"] = log["episode"] == chosen
         selection.update(val_start=_when(split.start), purge_bars=split.purge,
@@ -137,6 +150,44 @@ def train_agent(
     return pd.DataFrame(rows)
 
 
+STEPS_PER_FIT_BAR = 10
+"""``--timesteps`` default: env steps per bar of the fit part (10 passes over it)."""
+
+
+def episode_steps(config: BacktestConfig, fit_bars: int) -> list[int]:
+    """Env steps of each episode: ``--timesteps`` (default ``STEPS_PER_FIT_BAR``
+    per fit bar) split evenly, the first episodes taking the remainder."""
+    total = config.timesteps or STEPS_PER_FIT_BAR * fit_bars
+    if config.episodes and total < config.episodes:
+        raise ConfigError(f"--timesteps {total} is fewer than --episodes {config.episodes}: "
+                          "each episode needs at least one step.")
+    share, extra = divmod(total, config.episodes) if config.episodes else (0, 0)
+    return [share + (1 if i < extra else 0) for i in range(config.episodes)]
+
+
+def train_in_env(
+    cls: type,
+    params: dict[str, Any],
+    agent: Any,
+    frame: pd.DataFrame,
+    config: BacktestConfig,
+    steps: list[int],
+    start_bar: Callable[[str, int], EpisodeBar],
+    after_episode: Callable[[int], dict[str, float]] | None = None,
+) -> pd.DataFrame:
+    """Like ``train_agent``, for a strategy that ``TrainsItself``: episode i
+    trains ``steps[i]`` env steps on ``frame`` (the strategy's own loop)."""
+    owner: Any = cls  # checked TrainsItself where it was resolved
+    rows = []
+    for episode, count in enumerate(steps, start=1):
+        bar = start_bar(f"episode {episode}/{len(steps)}", count)
+        stats = owner.train_episode(agent, frame, params, config, count, bar)
+        checked = after_episode(episode) if after_episode is not None else {}
+        bar.finish({**stats, **checked})
+        rows.append({"episode": episode, **stats, **checked})
+    return pd.DataFrame(rows)
+
+
 def pretrain_agent(
     contract: StrategyContract, params: dict[str, Any], agent: Any, frame: pd.DataFrame
 ) -> pd.DataFrame:
@@ -158,8 +209,15 @@ def evaluation_params(
     that learns online: its gradient is valid only for actions drawn from its
     policy, so it samples them (seeded, so a run still repeats bit for bit).
     """
+    learn = learn and learns_online(agent)
     return {**params, "agent": agent, "learn": learn,
             "explore": learn and samples_to_learn(agent)}
+
+
+def learns_online(agent: Any) -> bool:
+    """False for agents that declare ``learns_online = False`` (SB3 models:
+    they learn only in their own training loop, never from the bridge)."""
+    return bool(getattr(agent, "learns_online", True))
 
 
 def samples_to_learn(agent: Any) -> bool:

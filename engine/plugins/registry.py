@@ -4,11 +4,14 @@ only when asked for.
 
 A strategy is named by a built-in name, an entry point in the group
 ``rlbt.strategies``, ``path/to/file.py:Class`` or ``package.module:Class``
-(see ``rlbt.engine.plugins.loader``).
+(see ``rlbt.engine.plugins.loader``), or ``sb3:NAME``: a Stable-Baselines3
+algorithm (``sb3:PPO``, ``sb3:sb3_contrib:QRDQN``) made into a learning
+strategy by ``rlbt.strategies.sb3_strategy`` (the ``sb3`` extra).
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +20,9 @@ from rlbt.engine.errors import ConfigError, RlbtError
 from rlbt.engine.plugins.loader import Found, entry_points, find
 
 STRATEGY_GROUP = "rlbt.strategies"
+SB3_PREFIX = "sb3:"
+_SB3_FACTORY = "rlbt.strategies.sb3_strategy:strategy_for"
+_SB3_PACKAGES = ("stable_baselines3", "gymnasium")
 
 BUILTINS: dict[str, str] = {
     "buy-and-hold": "rlbt.strategies.baselines:BuyAndHold",
@@ -61,6 +67,8 @@ def resolve_strategy(name: str) -> type:
 
 def find_strategy(name: str) -> Found:
     """Like ``resolve_strategy``, with where the class came from."""
+    if name.startswith(SB3_PREFIX):
+        return Found(_sb3_strategy(name.removeprefix(SB3_PREFIX)), "stable-baselines3")
     found = find(name, kind="strategy", group=STRATEGY_GROUP, builtins=BUILTINS)
     if not (isinstance(found.obj, type) and issubclass(found.obj, bt.Strategy)):
         raise ConfigError(
@@ -68,6 +76,25 @@ def find_strategy(name: str) -> Found:
             "(class MyStrategy(bt.Strategy): ...)."
         )
     return found
+
+
+def _sb3_strategy(spec: str) -> type:
+    """The class made for ``sb3:SPEC``; imported by name, so the engine never
+    imports torch or SB3 unless asked for one."""
+    if not spec:
+        raise ConfigError("strategy 'sb3:' needs an algorithm: sb3:PPO, sb3:A2C, sb3:DQN, "
+                          "or sb3:package.module:Class.")
+    module_name, _, attr = _SB3_FACTORY.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        package = (exc.name or "").partition(".")[0]
+        if package not in _SB3_PACKAGES:
+            raise
+        raise ConfigError(f"strategy 'sb3:{spec}' needs {package}, which is not installed: "
+                          "pip install 'rlbt[sb3]'.") from exc
+    made: type = getattr(module, attr)(spec)
+    return made
 
 
 def strategy_params(cls: type) -> dict[str, Any]:
