@@ -19,6 +19,7 @@ from rlbt.engine.sweep.spec import SweepSpec, check_size, parse_datasets, parse_
 # Run settings taken from flags or the file (the shared options of engine/cli_options.py).
 _BASE_KEYS = (
     "episodes",
+    "timesteps",
     "val",
     "select",
     "freeze",

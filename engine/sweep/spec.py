@@ -23,7 +23,8 @@ SEED_MAX = 2**32 - 1
 
 # Run settings that may be swept like strategy params (--grid commission=0,0.001).
 CONFIG_KEYS = frozenset(
-    {"cash", "commission", "slippage", "split", "train_end", "episodes", "freeze", "start", "end"}
+    {"cash", "commission", "slippage", "split", "train_end", "episodes", "timesteps", "freeze",
+     "start", "end"}
 )
 
 
