@@ -29,6 +29,8 @@ from rlbt.engine.errors import is_user_error
 
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
+        if sys.unraisablehook is sys.__unraisablehook__:  # not when a host (pytest) set its own
+            sys.unraisablehook = _unraisable
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
@@ -36,10 +38,28 @@ class _Group(click.Group):
             click.echo("Interrupted.", err=True)
             sys.exit(130)
         except Exception as exc:
-            if not is_user_error(exc):
+            shown = exc if is_user_error(exc) else _plugin_failure(exc)
+            if shown is None:
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {shown}", err=True)
             sys.exit(1)
+
+
+def _unraisable(info: Any) -> None:
+    """An exception Python could not raise (a plugin's ``__del__``): one capped
+    line, not the traceback Python would print."""
+    from rlbt.engine.plugins.blame import cap
+
+    where = getattr(info.object, "__qualname__", None) or type(info.object).__name__
+    click.echo(f"Warning: ignored {type(info.exc_value).__name__} raised in {where}: "
+               f"{cap(str(info.exc_value), 200)}", err=True)
+
+
+def _plugin_failure(exc: Exception) -> Exception | None:
+    """The plugin named with its own frames when its code raised; None for rlbt's bugs."""
+    from rlbt.engine.plugins.blame import plugin_failure
+
+    return plugin_failure(exc)
 
 
 @click.group(cls=_Group)
@@ -120,7 +140,7 @@ def run(
     config = BacktestConfig(params=parse_param_pairs(params), **options)
     # everything the run will write is checked before it starts, not after it
     out_dir = check_run_dir(out or default_run_dir(strategy), overwrite=overwrite)
-    check_save_path(config.save)
+    check_save_path(config.save, out_dir)
     check_load_path(config.load)
     if walk_forward_k is not None:
         from rlbt.engine.walk_forward import walk_forward

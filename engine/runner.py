@@ -68,6 +68,7 @@ def backtest(
     annual = annualisation(frame, config)
     train_params, test_params = params, params
     trained = None
+    check_device(name, cls, params, config.device, learning=contract.learning)
     if not contract.learning and (config.save or config.load):
         option = "--save" if config.save else "--load"
         raise ConfigError(f"{option}: strategy {name!r} does not learn; it has no agent to "
@@ -141,6 +142,21 @@ def resolve(strategy: str | type) -> tuple[str, type]:
     if isinstance(strategy, str):
         return strategy, resolve_strategy(strategy)
     return f"{strategy.__module__}:{strategy.__qualname__}", strategy
+
+
+def check_device(name: str, cls: type, params: dict[str, Any], device: str, *,
+                 learning: bool) -> None:
+    """Refuse ``--device cuda`` for a strategy that never puts anything on a
+    torch device (a rule, a forest, a NumPy agent): it would be silently ignored.
+    A learning strategy says so with ``uses_device(params)``; without it, it is
+    assumed to use the device."""
+    if device == "cpu":
+        return
+    uses = getattr(cls, "uses_device", None)
+    if learning and (not callable(uses) or uses(params)):
+        return
+    raise ConfigError(f"--device {device}: strategy {name!r} does not run on a torch device "
+                      "(it computes on the CPU only); drop --device.")
 
 
 def _run_period(

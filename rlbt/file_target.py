@@ -32,13 +32,66 @@ _KINDS = (
 )
 
 
+TEMP_NAME_ROOM = 20
+"""Bytes the temporary sibling of a written name adds (``.NAME.partial-XXXXXXXX``)."""
+
+
+def check_name_lengths(path: str | os.PathLike[str]) -> None:
+    """Refuse a path whose names the file system cannot hold: a component over
+    its NAME_MAX (255 bytes on most), the last one with room for rlbt's
+    temporary sibling, or a whole path over PATH_MAX.
+
+    :raises FileTargetError: naming the component that is too long.
+    """
+    given = Path(path)
+    name_max, path_max = _limits(given)
+    if len(os.fsencode(os.path.abspath(given))) > path_max:
+        raise FileTargetError(f"{_shown(given)}: the path is longer than the file system "
+                              f"allows ({path_max:,} bytes)")
+    parts = given.parts
+    for i, part in enumerate(parts):
+        room = TEMP_NAME_ROOM if i == len(parts) - 1 else 0
+        size = len(os.fsencode(part))
+        if size + room > name_max:
+            why = (f" ({name_max - room:,} for the last, which rlbt writes through a "
+                   "temporary sibling)") if room else ""
+            raise FileTargetError(
+                f"{_shown(given)}: the name {_shown(part, 40)!r} is {size:,} bytes; the file "
+                f"system allows {name_max:,} per name{why}")
+
+
+def _limits(path: Path) -> tuple[int, int]:
+    """NAME_MAX and PATH_MAX of the file system holding ``path`` (its nearest
+    existing folder), with POSIX's usual values where they cannot be asked."""
+    folder = next((p for p in (path.absolute(), *path.absolute().parents) if _is_dir(p)),
+                  Path(os.sep))
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX"), os.pathconf(folder, "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):  # Windows has no pathconf
+        return 255, 4096
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a component too long to even look up
+        return False
+
+
+def _shown(text: object, limit: int = 80) -> str:
+    """``text`` as a message shows it: long names cut in the middle."""
+    shown = str(text)
+    return shown if len(shown) <= limit else f"{shown[:limit // 2]}...{shown[-limit // 4:]}"
+
+
 def write_target(path: str | os.PathLike[str]) -> Path:
     """The regular file to write for ``path``: itself, or the file its symlinks name.
 
-    :raises FileTargetError: for a symlink loop, or a target that exists and is
-        not a regular file.
+    :raises FileTargetError: for a name too long for the file system, a symlink
+        loop, or a target that exists and is not a regular file.
     """
     given = Path(path)
+    check_name_lengths(given)
     target = given
     if given.is_symlink():
         try:

@@ -109,6 +109,12 @@ class AgentStrategy(ExposureStrategy):
         return cls.layout(params).lookback
 
     @classmethod
+    def uses_device(cls, params: dict[str, Any]) -> bool:
+        """Whether ``--device`` reaches this strategy's agent (the runner refuses
+        ``--device cuda`` otherwise, rather than ignore it)."""
+        return True
+
+    @classmethod
     def observation_size(cls, params: dict[str, Any]) -> int:
         """Observation length for these params (the agent's ``obs_dim``)."""
         return cls.layout(params).size

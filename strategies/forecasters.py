@@ -8,7 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from rlbt.agents.memory import SHARE, format_bytes, memory_budget
 from rlbt.engine.errors import ConfigError
+
+MAX_TREES = 10_000
+"""More trees than this change a forest's forecast by less than its noise and
+take hours to fit: refused as a param (memory is checked at fit time too)."""
 
 
 class ForestForecaster:
@@ -18,7 +23,10 @@ class ForestForecaster:
     examples a run hands it online are ignored, so it never sees a window it
     is scored on."""
 
-    def __init__(self, n_estimators: int = 500, seed: int = 0) -> None:
+    NODE_BYTES = 80
+    """What one fitted tree node holds (sklearn's node struct and its value)."""
+
+    def __init__(self, n_estimators: int = 500, seed: int = 0, param: str = "trees") -> None:
         try:
             from sklearn.ensemble import RandomForestRegressor
         except ImportError as exc:
@@ -29,14 +37,31 @@ class ForestForecaster:
         self.model = RandomForestRegressor(
             n_estimators=n_estimators, max_features="sqrt", random_state=seed, n_jobs=1
         )
-        self.fitted = False
+        self.fitted, self.param = False, param
 
     def fit(self, windows: np.ndarray, labels: np.ndarray) -> None:
-        """Fit on the finite rows of a supervised table (the train slice)."""
+        """Fit on the finite rows of a supervised table (the train slice).
+
+        :raises ConfigError: when the fitted trees would not fit in memory.
+        """
         finite = np.isfinite(windows).all(axis=(1, 2)) & np.isfinite(labels)
+        self.check_memory(int(finite.sum()))
         if finite.sum() >= 2:
             self.model.fit(windows[finite].reshape(int(finite.sum()), -1), labels[finite])
             self.fitted = True
+
+    def check_memory(self, rows: int) -> None:
+        """Refuse, before fitting, a forest whose trees cannot be held: a fully
+        grown tree has up to ``2 * rows`` nodes."""
+        trees = int(self.model.n_estimators)
+        need = trees * 2 * rows * self.NODE_BYTES
+        budget, source = memory_budget()
+        if need > SHARE * budget:
+            raise ConfigError(
+                f"--param {self.param}={trees}: {trees:,} trees on {rows:,} training "
+                f"windows need about {format_bytes(need)}, more than the "
+                f"{format_bytes(budget)} this process may use ({source}); choose fewer trees."
+            )
 
     def add_example(self, window: np.ndarray, label: float) -> None:
         """Online examples are ignored: the forest is fitted on the train slice only."""

@@ -12,7 +12,7 @@ import pandas as pd
 from rlbt.engine.errors import ConfigError
 from rlbt.engine.params import Rule
 from rlbt.strategies.forecast_strategy import ForecastStrategy
-from rlbt.strategies.forecasters import ForestForecaster
+from rlbt.strategies.forecasters import MAX_TREES, ForestForecaster
 
 
 class ForestStrategy(ForecastStrategy):
@@ -20,7 +20,14 @@ class ForestStrategy(ForecastStrategy):
     train slice; long above `threshold`, flat (or short) below."""
 
     params: Any = (("trees", 500),)
-    param_rules: ClassVar[dict[str, Rule]] = {"trees": Rule(low=1, integer=True, example="500")}
+    param_rules: ClassVar[dict[str, Rule]] = {
+        "trees": Rule(low=1, high=MAX_TREES, integer=True, example="500")
+    }
+
+    @classmethod
+    def uses_device(cls, params: dict[str, Any]) -> bool:
+        """scikit-learn's forest runs on the CPU only."""
+        return False
 
     @classmethod
     def build_agent(

@@ -48,6 +48,11 @@ class LearningStrategy(AgentStrategy):
     """Agent config fields the strategy computes -> the params a user changes for them."""
 
     @classmethod
+    def uses_device(cls, params: dict[str, Any]) -> bool:
+        """Only agents whose config has a ``device`` field run on one."""
+        return "device" in {f.name for f in dataclasses.fields(cls.config_class)}
+
+    @classmethod
     def build_agent(
         cls, params: dict[str, Any], *, seed: int, device: str, threads: int = 0
     ) -> Any:

@@ -17,7 +17,7 @@ from rlbt.engine.params import Rule
 from rlbt.strategies.agent_settings import user_settings
 from rlbt.strategies.forecast_features import N_FEATURES
 from rlbt.strategies.forecast_strategy import ForecastStrategy
-from rlbt.strategies.forecasters import ForecasterPair, ForestForecaster
+from rlbt.strategies.forecasters import MAX_TREES, ForecasterPair, ForestForecaster
 from rlbt.strategies.learning import config_params
 
 _OWN = frozenset({"window_size", "horizon"})  # shared with the strategy's own params
@@ -42,7 +42,7 @@ class LSTMStrategy(ForecastStrategy):
         ),
     )
     param_rules: ClassVar[dict[str, Rule]] = {
-        "forest_trees": Rule(low=1, integer=True, example="500"),
+        "forest_trees": Rule(low=1, high=MAX_TREES, integer=True, example="500"),
         "pretrain_epochs": Rule(low=0, integer=True),
         "pretrain_val": Rule(low=0.0, high=1.0, open_high=True, example="0.2"),
     }
@@ -70,7 +70,7 @@ class LSTMStrategy(ForecastStrategy):
         if not merged["compare_forest"]:
             return None
         try:
-            return ForestForecaster(int(merged["forest_trees"]), seed)
+            return ForestForecaster(int(merged["forest_trees"]), seed, param="forest_trees")
         except ConfigError:
             return None  # scikit-learn not installed: compare with the other baselines only
 

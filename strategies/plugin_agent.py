@@ -52,6 +52,12 @@ class PluginAgentStrategy(AgentStrategy):
         return agent_cls
 
     @classmethod
+    def uses_device(cls, params: dict[str, Any]) -> bool:
+        """A plugin agent runs on a device only if its constructor takes ``device``."""
+        agent_cls = cls.agent_type(cls.with_defaults(params))
+        return "device" in inspect.signature(agent_cls).parameters
+
+    @classmethod
     def build_agent(
         cls, params: dict[str, Any], *, seed: int, device: str, threads: int = 0
     ) -> Any:

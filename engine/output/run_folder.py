@@ -19,7 +19,7 @@ from rlbt.engine.errors import ConfigError
 from rlbt.engine.output.atomic import atomic_path, write_bytes, write_text
 from rlbt.engine.output.staging import rlbt_names
 from rlbt.engine.results import RunResult
-from rlbt.file_target import FileTargetError, write_target
+from rlbt.file_target import FileTargetError, check_name_lengths, write_target
 
 
 def default_run_dir(strategy: str, root: str | Path = "runs") -> Path:
@@ -39,6 +39,10 @@ def check_run_dir(path: str | Path, *, overwrite: bool = False, option: str = "-
     cannot be written, or a non-empty folder unless ``overwrite``. Creates
     nothing (the folder is published whole once the run has succeeded)."""
     out = Path(path)
+    try:
+        check_name_lengths(out)
+    except FileTargetError as exc:
+        raise ConfigError(f"{option} {exc}.") from None
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{option} {out}: exists and is not a folder.")
     existing = next(p for p in (out, *out.parents) if p.exists() or p == Path(p.anchor))
@@ -58,9 +62,10 @@ def check_run_dir(path: str | Path, *, overwrite: bool = False, option: str = "-
     return out
 
 
-def check_save_path(path: str | Path | None) -> None:
+def check_save_path(path: str | Path | None, out_dir: Path | None = None) -> None:
     """Before the run starts: ``--save`` must name a regular file (or a new one)
-    in a folder that exists and is writable."""
+    in a folder that exists and is writable, outside the run folder ``out_dir``
+    (which is published whole after the run and already holds ``model.pt``)."""
     if path is None:
         return
     try:
@@ -68,10 +73,20 @@ def check_save_path(path: str | Path | None) -> None:
     except FileTargetError as exc:
         raise ConfigError(f"--save {exc}") from exc
     folder = target.parent
+    if out_dir is not None and _within(folder, out_dir):
+        raise ConfigError(
+            f"--save {path}: is inside the run folder --out {out_dir}, which the run "
+            "publishes whole when it ends and which already holds the trained agent as "
+            "model.pt; drop --save or save outside the run folder.")
     if not folder.is_dir():
         raise ConfigError(f"--save {path}: folder {folder} does not exist.")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ConfigError(f"--save {path}: folder {folder} is not writable.")
+
+
+def _within(path: Path, folder: Path) -> bool:
+    resolved, home = path.resolve(), folder.resolve()
+    return resolved == home or home in resolved.parents
 
 
 def check_load_path(path: str | Path | None) -> None:

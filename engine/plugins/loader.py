@@ -33,6 +33,10 @@ from rlbt.engine.errors import ConfigError, UnknownNameError
 # silently with the plugin's exit code. KeyboardInterrupt is the user's: it passes.
 IMPORT_FAILURES = (Exception, SystemExit)
 
+# Where the plugins imported in this process live (resolved files and package
+# folders), so that a failure in their code can be told from rlbt's (blame.py).
+_PLACES: list[str] = []
+
 
 class PluginError(ConfigError):
     """A plugin's own code did something rlbt cannot use (a bad action, a failed
@@ -101,7 +105,28 @@ def find(spec: str, *, kind: str, group: str, builtins: Mapping[str, str]) -> Fo
         module, source = _import_module(location, spec), f"module ({location})"
     if not hasattr(module, attr):
         raise ConfigError(f"{kind} {spec!r}: {location} has no attribute {attr!r}.")
+    _remember(module.__name__)
     return Found(getattr(module, attr), source)
+
+
+def plugin_places() -> tuple[str, ...]:
+    """The files and package folders of the plugins imported so far."""
+    return tuple(_PLACES)
+
+
+def _remember(module_name: str) -> None:
+    """Record the top-level package (or file) that ``module_name`` belongs to,
+    unless it is rlbt's own."""
+    top = sys.modules.get(module_name.partition(".")[0]) or sys.modules.get(module_name)
+    if top is None:
+        return
+    paths = list(getattr(top, "__path__", []) or [])
+    places = paths or [getattr(top, "__file__", None)]
+    for place in places:
+        if place and not _is_rlbt(place):
+            resolved = str(Path(place).resolve())
+            if resolved not in _PLACES:
+                _PLACES.append(resolved)
 
 
 def _load_entry_point(spec: str, point: importlib.metadata.EntryPoint) -> Found:
@@ -118,6 +143,7 @@ def _load_entry_point(spec: str, point: importlib.metadata.EntryPoint) -> Found:
         raise PluginImportError(spec, exc) from exc
     except IMPORT_FAILURES as exc:
         raise PluginImportError(spec, exc) from exc
+    _remember(point.module)
     return Found(obj, f"entry point ({dist}: {point.value})")
 
 

@@ -18,10 +18,14 @@ from rlbt.engine.errors import ConfigError
 from rlbt.engine.plugins import templates as t
 from rlbt.engine.plugins.loader import entry_points
 from rlbt.engine.plugins.registry import BUILTINS, STRATEGY_GROUP
+from rlbt.file_target import FileTargetError, check_name_lengths
 
 # Lowercase words joined by single '-' or '_': a valid distribution name, and
 # "rlbt_" + the name with '_' is a valid Python package name.
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
+MAX_NAME = 64
+"""Characters in a strategy name: it is typed on the command line and becomes a
+folder, a package and a class name."""
 
 
 def scaffold_strategy(name: str, parent: Path, *, agent: bool = False) -> Path:
@@ -38,6 +42,10 @@ def scaffold_strategy(name: str, parent: Path, *, agent: bool = False) -> Path:
     dist = "rlbt-" + name.replace("_", "-")
     cls = "".join(part.capitalize() for part in re.split(r"[-_]", name))
     root = parent / dist
+    try:
+        check_name_lengths(root)
+    except FileTargetError as exc:
+        raise ConfigError(f"--dir {exc}.") from None
     if root.exists():
         raise ConfigError(f"{root} already exists; choose another name or folder.")
     fields = {"name": name, "package": package, "dist": dist, "cls": cls}
@@ -48,6 +56,9 @@ def scaffold_strategy(name: str, parent: Path, *, agent: bool = False) -> Path:
 def check_name(name: str) -> None:
     """Refuse a name that is not a valid package name, or that a built-in or an
     installed plugin already uses (``rlbt run NAME`` would never reach it)."""
+    if len(name) > MAX_NAME:
+        raise ConfigError(f"strategy name {name[:24]}... is {len(name):,} characters; "
+                          f"use at most {MAX_NAME}.")
     if not _NAME.match(name):
         raise ConfigError(
             f"strategy name {name!r}: use lowercase letters, digits, '-' and '_', "
