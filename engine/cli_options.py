@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from rlbt.engine.config import MAX_THREADS, SEED_MAX, BacktestConfig
+from rlbt.engine.config import MAX_CASH, MAX_THREADS, MIN_CASH, SEED_MAX, BacktestConfig
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 _DEFAULTS = BacktestConfig()
@@ -64,7 +64,8 @@ def period_options(*, sweep: bool = False) -> Decorator:
 def cost_options(*, sweep: bool = False) -> Decorator:
     """--cash, --commission, --slippage."""
     return _stack(
-        _option("--cash", sweep=sweep, default=_DEFAULTS.cash, type=float, help="Starting cash."),
+        _option("--cash", sweep=sweep, default=_DEFAULTS.cash, type=float,
+                help=f"Starting cash ({MIN_CASH:g} to {MAX_CASH:g})."),
         _option("--commission", sweep=sweep, default=_DEFAULTS.commission, type=float,
                 help="Commission per fill, a fraction of traded value (0.001 = 10 bp)."),
         _option("--slippage", sweep=sweep, default=_DEFAULTS.slippage, type=float,

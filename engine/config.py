@@ -22,6 +22,16 @@ SEED_MAX = 2**32 - 1
 MAX_THREADS = 4 * (os.cpu_count() or 1)
 """More torch threads than this only oversubscribes the machine (and some
 thread counts crash torch's pool outright)."""
+MIN_CASH = 1e-2
+MAX_CASH = 1e15
+"""The range of ``--cash``, chosen like the price bounds (``data/validate.py``) so
+that every later computation stays finite and exact enough: cash / the lowest
+price (1e-8) is at most 1e23 shares, times the highest price (1e12) and the
+largest exposure (10x) about 1e36, far from the float maximum (1e308 overflowed
+to ``inf`` in the equity and the orders). At the low end, a cent over the
+highest price still buys 1e-14 shares, far above the subnormal floats where
+1e-300 rounded every value to 0; no account holds less than a cent or more
+than 1e15 (a thousand trillion)."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +83,8 @@ class BacktestConfig:
     """Where to save the agent after the run (``--save``), besides the run folder."""
 
     def __post_init__(self) -> None:
-        _require(_is_number(self.cash) and self.cash > 0, "--cash", self.cash, "> 0")
+        _require(_is_number(self.cash) and MIN_CASH <= self.cash <= MAX_CASH, "--cash",
+                 self.cash, f"in [{MIN_CASH:g}, {MAX_CASH:g}] (a cent to 1e15)")
         _require(_is_number(self.commission) and 0 <= self.commission < 0.5, "--commission",
                  self.commission, "in [0, 0.5)")
         _require(_is_number(self.slippage) and 0 <= self.slippage < 0.5, "--slippage",
@@ -114,7 +125,12 @@ def _is_int(value: object) -> bool:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the float range (10**400) is no usable setting
+        return False
 
 
 def _require(ok: bool, option: str, value: object, expected: str) -> None:

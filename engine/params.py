@@ -14,13 +14,21 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rlbt.engine.data.messages import clip
 from rlbt.engine.errors import ConfigError, UnknownNameError
 from rlbt.engine.plugins.registry import RUNNER_PARAMS, strategy_params
 
+MAX_INT = 2**53
+"""The largest integer a param may hold (in magnitude). Beyond it a number is no
+longer exact once anything turns it into a float (NumPy, torch, JSON), so it
+would be used, and echoed, as a different number; no count, size or window of
+rlbt comes near it."""
+_LONG_INT = re.compile(r"[+-]?0*[1-9]\d{16,}")  # 17 digits and more: above 2**53 (16 digits)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -98,13 +106,22 @@ def _items(value: Any) -> list[Any] | None:
 
 
 def parse_param_pairs(pairs: Iterable[str]) -> dict[str, str]:
-    """``["fast=5", "slow=20"]`` -> ``{"fast": "5", "slow": "20"}`` (values raw)."""
+    """``["fast=5", "slow=20"]`` -> ``{"fast": "5", "slow": "20"}`` (values raw).
+
+    A key given twice is refused, as a sweep refuses a grid key given twice:
+    silently keeping the last would run a setting the user may not have meant."""
     out: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             raise ConfigError(f"--param {pair!r}: expected key=value, e.g. --param fast=5.")
-        out[key.strip()] = value.strip()
+        if key in out:
+            raise ConfigError(
+                f"--param {key} is given twice ({key}={out[key]}, {key}={value.strip()}); "
+                f"give each param once, e.g. --param {key}={value.strip()}."
+            )
+        out[key] = value.strip()
     return out
 
 
@@ -118,8 +135,25 @@ def coerce_params(strategy_name: str, cls: type, raw: dict[str, Any]) -> dict[st
         if key not in known:
             raise UnknownNameError(f"param of strategy {strategy_name!r}", key, known)
         out[key] = _coerce(key, value, known[key]) if isinstance(value, str) else value
+        _check_exact(key, out[key])
     check_rules(cls, out)
     return out
+
+
+def _check_exact(key: str, value: Any) -> None:
+    """Refuse an integer (or an integer item) beyond :data:`MAX_INT` in magnitude."""
+    items = _items(value) if isinstance(value, (tuple, list)) else [value]
+    for item in items or ():
+        if isinstance(item, numbers.Integral) and not isinstance(item, bool) and (
+                abs(int(item)) > MAX_INT):
+            raise _too_big(key, _shown(value))
+
+
+def _too_big(key: str, shown: str) -> ConfigError:
+    return ConfigError(
+        f"--param {key}={shown}: expected an integer from -2**53 to 2**53 ({MAX_INT}); "
+        "larger numbers are not exact in floating point."
+    )
 
 
 def declared_rules(cls: type) -> dict[str, Rule]:
@@ -148,8 +182,11 @@ def check_rules(cls: type, params: Mapping[str, Any]) -> None:
 
 def _shown(value: Any) -> str:
     if isinstance(value, (tuple, list)):
-        return ",".join(str(item) for item in value) or "(empty)"
-    return str(value)
+        return clip(",".join(_shown(item) for item in value) or "(empty)", 200)
+    if isinstance(value, numbers.Integral) and abs(int(value)) > 10**60:
+        # str() of an int over 4300 digits raises; a long one is unreadable anyway
+        return f"(an integer of {int(value).bit_length()} bits)"
+    return clip(value, 200)
 
 
 def _coerce(key: str, text: str, default: Any) -> Any:
@@ -157,17 +194,19 @@ def _coerce(key: str, text: str, default: Any) -> Any:
         if isinstance(default, bool):
             return _parse_bool(text)
         if isinstance(default, int):
+            if _LONG_INT.fullmatch(text.strip()):  # beyond 2**53; not parsed (slow when huge)
+                raise _too_big(key, clip(text.strip()))
             return int(text)
         if isinstance(default, float):
             return _finite(float(text))
         if isinstance(default, (tuple, list)):
             return _parse_tuple(text, default)
     except ValueError as exc:
-        raise ConfigError(f"--param {key}={text!r}: expected {_kind(default)}.") from exc
+        raise ConfigError(f"--param {key}={clip(text)!r}: expected {_kind(default)}.") from exc
     if default is None:
         value = _scalar(text)
         if isinstance(value, float) and not math.isfinite(value):
-            raise ConfigError(f"--param {key}={text!r}: expected a finite number or none.")
+            raise ConfigError(f"--param {key}={clip(text)!r}: expected a finite number or none.")
         return value
     return text
 

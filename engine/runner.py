@@ -95,6 +95,8 @@ def backtest(
         strategy=name,
         config={
             **_describe_run(name, data, config, frame, split.test_start),
+            # the params as the run used them (5, not the command line's "5")
+            "params": {key: params[key] for key in config.params},
             "strategy_params": {**strategy_params(cls), **params},
             "annualisation": stated,
             "learning": learning,

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rlbt.engine.data.csv_faults import parse_error
 from rlbt.engine.data.frames import DATE_NAMES, date_columns, index_by_time
 from rlbt.engine.data.messages import clip, name_list, quoted
 from rlbt.engine.data.source import check_file_size, first_line, utf8_error
@@ -24,8 +25,6 @@ from rlbt.engine.data.validate import COLUMNS, canonical_name
 from rlbt.engine.errors import DataError
 
 _OTHER_DELIMITERS = {";": "';'", "\t": "tab", "|": "'|'"}
-_FORMAT = "Expected a comma-separated text file with a header line and the same number "
-_FORMAT += "of fields on every line."
 
 
 def read_csv_prices(
@@ -107,10 +106,7 @@ def _read_csv(path: Path, origin: str, compression: str | None, **options: objec
         raise DataError(f"{origin}: the file holds no header line, only blank lines.") from None
     except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
         reason = str(exc).replace("Error tokenizing data. C error: ", "").strip()
-        raise DataError(
-            f"{origin}: cannot read it as CSV ({clip(reason, 120)}). {_FORMAT} (A decimal "
-            "comma, as in 1,5, splits a field: write 1.5.)"
-        ) from None
+        raise parse_error(path, origin, compression, reason) from None
     except (OSError, EOFError, lzma.LZMAError) as exc:
         raise DataError(f"{origin}: cannot read it ({clip(exc)}).") from None
 

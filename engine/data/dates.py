@@ -42,6 +42,8 @@ _CALENDAR_HINT = (
     "hours 0-23), or lies outside 1677-2262."
 )
 _HOUR = pd.Timedelta(hours=1)
+# Offsets in use run from -12:00 to +14:00; +-18:00 is the ISO / java.time bound.
+_MAX_OFFSET_HOURS = 18
 
 
 def parse_date_option(value: str | pd.Timestamp | None, option: str) -> pd.Timestamp | None:
@@ -147,6 +149,7 @@ def _check_offsets(
 ) -> None:
     """All or no timestamps carry an offset; where they do, the wall clock keeps UTC's order."""
     present = np.asarray(offsets.notna(), dtype=bool)
+    _refuse_bad_offset(offsets, wall, origin, column, lines)
     if not present.all():
         pos = int(np.argmax(present != present[0]))
         raise DataError(
@@ -157,6 +160,31 @@ def _check_offsets(
     minutes = offsets.map(_offset_minutes).to_numpy(dtype=np.int64)
     utc = wall.asi8 - minutes * 60_000_000_000
     check_clock(wall, utc, origin, column, lines, offsets.to_numpy())
+
+
+def _refuse_bad_offset(
+    offsets: pd.Series, wall: pd.DatetimeIndex, origin: str, column: str, lines: np.ndarray | None
+) -> None:
+    """Refuse the first offset beyond +-18:00 or with minutes over 59. Checked
+    before the all-or-none rule: a bad offset is the culprit, not the rows without one."""
+    given = offsets.dropna()
+    bad = given[[not _valid_offset(text) for text in given]]
+    if bad.empty:
+        return
+    pos = int(bad.index[0])
+    raise DataError(
+        f"{row_location(origin, wall, pos, lines)}, column {clip(column)!r}: {clip(bad.iloc[0])!r} "
+        f"is not a valid UTC offset (from -{_MAX_OFFSET_HOURS}:00 to +{_MAX_OFFSET_HOURS}:00, "
+        "minutes 00-59), e.g. +01:00 or Z."
+    )
+
+
+def _valid_offset(text: str) -> bool:
+    if text.upper() == "Z":
+        return True
+    digits = text[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+    return minutes < 60 and hours * 60 + minutes <= _MAX_OFFSET_HOURS * 60
 
 
 def _offset_minutes(text: str) -> int:

@@ -24,6 +24,12 @@ def clip(text: object, limit: int = ECHO_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def foreign(exc: object, limit: int = 120) -> str:
+    """Another library's message (pandas, pyarrow) on one clipped line: theirs
+    may span lines, and a user error is one line."""
+    return clip(" ".join(str(exc).split()), limit)
+
+
 def quoted(name: object) -> str:
     """A column name or value for a message: clipped, then quoted as Python would."""
     return repr(clip(name))

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from pathlib import Path
 from typing import TypeAlias
 
 import numpy as np
@@ -31,6 +30,7 @@ from rlbt.engine.data.csv_file import read_csv_prices
 from rlbt.engine.data.dates import end_of_day, is_bare_date, parse_date_option
 from rlbt.engine.data.frames import frame_from_dataframe
 from rlbt.engine.data.messages import clip
+from rlbt.engine.data.parquet_file import read_parquet_prices
 from rlbt.engine.data.source import (
     PARQUET_SUFFIXES,
     PARSE_FACTOR,
@@ -60,16 +60,6 @@ __all__ = [  # the names importers have found here, whichever module now holds t
 ]
 
 PriceSource: TypeAlias = str | os.PathLike[str] | pd.DataFrame
-
-
-def _parquet_errors() -> tuple[type[Exception], ...]:
-    """What a damaged Parquet file raises: pyarrow's own errors besides the builtin ones."""
-    errors: tuple[type[Exception], ...] = (OSError, ValueError, TypeError, KeyError, IndexError)
-    try:
-        from pyarrow import ArrowException
-    except ImportError:
-        return (*errors, NotImplementedError)
-    return (*errors, NotImplementedError, ArrowException)
 
 
 def load_prices(
@@ -134,20 +124,6 @@ def read_bundled(name: str, max_bytes: int | None = None) -> tuple[str, pd.DataF
     origin = f"bundled dataset {key!r}"
     with bundled_data.bundled_path(key) as path:
         return origin, read_csv_prices(path, origin, None, max_bytes)
-
-
-def read_parquet_prices(path: Path, origin: str, max_bytes: int | None = None) -> pd.DataFrame:
-    """Read and validate a Parquet file of bars (index or a date column holds the time)."""
-    check_file_size(path, origin, max_bytes)
-    try:
-        frame = pd.read_parquet(path)
-    except ImportError:
-        raise DataError(
-            f"{origin}: reading Parquet needs pyarrow. Install it: pip install pyarrow"
-        ) from None
-    except _parquet_errors() as exc:
-        raise DataError(f"{origin}: cannot read it as Parquet ({clip(exc)}).") from None
-    return frame_from_dataframe(frame, origin, None)
 
 
 def select_span(

@@ -440,11 +440,12 @@ def test_ordinary_forms_still_load(tmp_path: Path, content: bytes) -> None:
 
 
 def test_the_price_bounds_leave_every_later_computation_finite() -> None:
-    """At the bounds, sizing and compounding stay finite: the reason for the bounds."""
+    """At the bounds, sizing and compounding stay finite: the reason for the bounds
+    (``--cash`` has bounds of its own, for the same reason: test_run_options.py)."""
+    from rlbt.engine.config import MAX_CASH
     from rlbt.engine.data.validate import MAX_PRICE, MAX_VOLUME, MIN_PRICE
 
-    cash = 1e15
-    shares = cash / MIN_PRICE
+    shares = MAX_CASH / MIN_PRICE
     assert np.isfinite(
         [shares * MAX_PRICE, MAX_VOLUME * MAX_PRICE, (MAX_PRICE / MIN_PRICE) ** 2]
     ).all()
