@@ -125,10 +125,14 @@ def parse_param_pairs(pairs: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def coerce_params(strategy_name: str, cls: type, raw: dict[str, Any]) -> dict[str, Any]:
+def coerce_params(
+    strategy_name: str, cls: type, raw: dict[str, Any], *, together: bool = True
+) -> dict[str, Any]:
     """Check keys against the strategy's params, convert each string value to
     the type of its default, and check every value against the class's
-    ``param_rules``. Values that are not strings are checked, not converted."""
+    ``param_rules``. Values that are not strings are checked, not converted.
+    With ``together``, also the strategy's ``check_params`` (params checked
+    together, e.g. ``fast < slow``), when it declares one."""
     known = strategy_params(cls)
     out: dict[str, Any] = {}
     for key, value in raw.items():
@@ -137,6 +141,9 @@ def coerce_params(strategy_name: str, cls: type, raw: dict[str, Any]) -> dict[st
         out[key] = _coerce(key, value, known[key]) if isinstance(value, str) else value
         _check_exact(key, out[key])
     check_rules(cls, out)
+    check_together = getattr(cls, "check_params", None)
+    if together and callable(check_together):  # before any bar is run
+        check_together(out)
     return out
 
 

@@ -34,13 +34,19 @@ class SmaCross(ExposureStrategy):
         """The slow average's bars, and the bar its crossing is traded on."""
         return int(cls.with_defaults(params)["slow"]) + 1
 
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """Params checked together, before any bar (and per grid point by sweeps)."""
+        merged = cls.with_defaults(params)
+        if not 0 < merged["fast"] < merged["slow"]:
+            raise ConfigError(
+                f"--param fast={merged['fast']}, --param slow={merged['slow']}: sma-cross "
+                "needs 0 < fast < slow."
+            )
+
     def __init__(self) -> None:
         super().__init__()
-        if not 0 < self.p.fast < self.p.slow:
-            raise ConfigError(
-                f"--param fast={self.p.fast}, --param slow={self.p.slow}: sma-cross needs "
-                "0 < fast < slow."
-            )
+        self.check_params({"fast": self.p.fast, "slow": self.p.slow})
         self.fast_sma = bt.ind.SMA(self.data.close, period=self.p.fast)
         self.slow_sma = bt.ind.SMA(self.data.close, period=self.p.slow)
 

@@ -1,6 +1,7 @@
 """Checks of a whole sweep before its first run: what would otherwise fail
 every run (an unknown strategy, grid key or rank metric, a grid value of the
-wrong type, unusable data) is refused once, naming the option or file key."""
+wrong type, unusable data) is refused once, naming the option or file key;
+then every grid point is checked as a run checks it (``grid_points.py``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Mapping
 
 from rlbt.engine.errors import ConfigError, DataError, RlbtError, UnknownNameError
 from rlbt.engine.metrics import METRIC_KEYS
+from rlbt.engine.sweep.grid_points import FrameCache, check_grid_points
 from rlbt.engine.sweep.spec import CONFIG_KEYS, SweepSpec, check_grid_setting
 
 
@@ -19,17 +21,16 @@ def check_rank(rank: str, label: str = "--rank") -> None:
 
 def check_runnable(spec: SweepSpec, labels: Mapping[str, str]) -> None:
     """Resolve the strategy, check ``--param`` and every grid key and value the
-    way each run would, and load every dataset once.
+    way each run would, load every dataset once, then check every grid point.
 
     :param labels: how the user gave each option (``--grid`` or a file key), by name.
     """
-    from rlbt.engine.data.prices import load_prices
     from rlbt.engine.params import coerce_params
     from rlbt.engine.plugins.registry import resolve_strategy, strategy_params
 
     cls = resolve_strategy(spec.strategy)
     try:
-        coerce_params(spec.strategy, cls, spec.base.params)
+        coerce_params(spec.strategy, cls, spec.base.params, together=False)
     except ConfigError as exc:
         raise _named(exc, labels.get("params", "--param")) from exc
     known = strategy_params(cls)
@@ -46,15 +47,19 @@ def check_runnable(spec: SweepSpec, labels: Mapping[str, str]) -> None:
                 if key in CONFIG_KEYS:
                     check_grid_setting(key, value, spec.base)
                 else:
-                    coerce_params(spec.strategy, cls, {**spec.base.params, key: value})
+                    # one value alone; combinations are checked per grid point
+                    coerce_params(spec.strategy, cls, {**spec.base.params, key: value},
+                                  together=False)
             except ConfigError as exc:
                 reason = str(exc).split(": ", 1)[-1]
                 raise ConfigError(f"{grid_label} {key}={value!r}: {reason}") from exc
+    frames = FrameCache()
     for dataset in spec.datasets:
         try:
-            load_prices(dataset, date_format=spec.base.date_format)
+            frames.get(dataset, spec.base)
         except RlbtError as exc:
             raise _named(exc, labels.get("datasets", "--data")) from exc
+    check_grid_points(spec, labels, frames)
 
 
 def _named(exc: RlbtError, label: str) -> RlbtError:

@@ -14,7 +14,14 @@ from rlbt.engine.errors import ConfigError
 from rlbt.engine.params import parse_param_pairs
 from rlbt.engine.sweep.checks import check_rank, check_runnable
 from rlbt.engine.sweep.config_file import SweepFile, flag_names, read_sweep_file
-from rlbt.engine.sweep.spec import SweepSpec, check_size, parse_datasets, parse_grid, parse_seeds
+from rlbt.engine.sweep.spec import (
+    CONFIG_KEYS,
+    SweepSpec,
+    check_size,
+    parse_datasets,
+    parse_grid,
+    parse_seeds,
+)
 
 # Run settings taken from flags or the file (the shared options of engine/cli_options.py).
 _BASE_KEYS = (
@@ -61,6 +68,7 @@ def spec_from_options(
     )
     rank = merged.get("rank") or "sharpe"
     check_size(spec)
+    check_overlap(spec, merged, labels)
     check_rank(rank, labels.get("rank", "--rank"))
     check_runnable(spec, labels)
     options = {
@@ -71,6 +79,25 @@ def spec_from_options(
         "rank": rank,
     }
     return spec, options
+
+
+def check_overlap(spec: SweepSpec, merged: dict[str, Any], labels: dict[str, str]) -> None:
+    """Refuse a grid key that is also set as a fixed value (``[param] fast = 5``
+    beside ``[grid] fast = [5, 8]``, or ``--commission`` beside ``--grid
+    commission=...``): which one a run takes would be a guess."""
+    grid_label = labels.get("grid", "--grid")
+    for key in sorted(spec.grid):
+        if key in spec.base.params:
+            fixed, value = labels.get("params", "--param"), spec.base.params[key]
+        elif key in CONFIG_KEYS and key in merged:
+            fixed, value = labels.get(key, key), merged[key]
+        else:
+            continue
+        raise ConfigError(
+            f"{key!r} is set both by {fixed} ({key}={value}) and by {grid_label} "
+            f"({key}={','.join(spec.grid[key])}); a swept key takes its values from the "
+            "grid alone: keep it in one of them."
+        )
 
 
 def _from_flag(given: dict[str, Any], name: str, parse: Any) -> Any:

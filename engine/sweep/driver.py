@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 import pandas as pd
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rlbt.engine.errors import ConfigError
@@ -26,6 +27,7 @@ from rlbt.engine.output.run_folder import write_csv, write_json
 from rlbt.engine.sweep.checks import check_rank
 from rlbt.engine.sweep.deflated import best_run_deflated
 from rlbt.engine.sweep.executors import EXECUTORS, default_workers, run_local, run_ray
+from rlbt.engine.sweep.failures import failure_line
 from rlbt.engine.sweep.plot import write_sweep_plot
 from rlbt.engine.sweep.records import read_record
 from rlbt.engine.sweep.signals import sigterm_as_interrupt
@@ -67,7 +69,8 @@ def sweep(
     :param workers: parallel runs (default: CPU count).
     :param address: Ray cluster address (``ray`` only; default: start a local Ray).
     :param rank: test metric to rank parameter sets by.
-    :param progress: show a progress bar, and notices (ignored records) on stderr.
+    :param progress: show a progress bar, each failed run as it fails, and notices
+        (ignored records), all on stderr.
     """
     _check(spec, executor, workers, address, rank)
     runs = spec.runs()
@@ -77,7 +80,8 @@ def sweep(
     pending = [r for r in runs if records.get(r["run_id"], {}).get("status") != "ok"]
     skipped = len(runs) - len(pending)
     interrupted = False
-    with _progress(progress, len(runs), skipped) as advance:
+    by_id = {run["run_id"]: run for run in pending}
+    with _progress(progress, len(runs), skipped, by_id) as advance:
 
         def on_done(record: dict[str, Any]) -> None:
             text = json.dumps(record, default=str)
@@ -194,15 +198,20 @@ def _spec_dict(spec: SweepSpec) -> dict[str, Any]:
 
 
 class _progress:
-    """A rich progress bar over runs (or nothing), as a context manager."""
+    """A rich progress bar over runs (or nothing), as a context manager, on
+    stderr with each failed run's line above it (stdout keeps the results)."""
 
-    def __init__(self, enabled: bool, total: int, done: int) -> None:
+    def __init__(
+        self, enabled: bool, total: int, done: int, runs: dict[str, dict[str, Any]]
+    ) -> None:
+        self._enabled, self._runs = enabled, runs
         self._bar = Progress(
             TextColumn("sweep"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[failed]} failed"),
             TimeElapsedColumn(),
+            console=Console(stderr=True),
             disable=not enabled,
         )
         self._task = self._bar.add_task("runs", total=total, completed=done, failed=0)
@@ -216,5 +225,11 @@ class _progress:
         self._bar.__exit__(None, None, None)
 
     def advance(self, record: dict[str, Any]) -> None:
-        self._failed += record["status"] != "ok"
+        failed = record["status"] != "ok"
+        self._failed += failed
         self._bar.update(self._task, advance=1, failed=self._failed)
+        run = self._runs.get(record["run_id"])
+        if failed and self._enabled and run is not None:
+            # soft_wrap: one line however narrow the terminal, so it can be grepped
+            line = failure_line(run, str(record["error"]))
+            self._bar.console.print(line, soft_wrap=True, markup=False, highlight=False)

@@ -108,21 +108,23 @@ def test_cli_sweep_from_toml(tmp_path: Path) -> None:
     assert len(pd.read_csv(tmp_path / "out" / "runs.csv")) == 4
 
 
-def test_cli_sweep_failure_exits_1(tmp_path: Path) -> None:
+def test_cli_sweep_with_a_failing_grid_point_exits_1_before_any_run(tmp_path: Path) -> None:
+    out = tmp_path / "out"
     result = CliRunner().invoke(
         main,
         [
             "sweep",
             "sma-cross",
             "--grid",
-            "start=2013-01-01,2030-01-01",  # the second has no bars: that run fails
+            "start=2013-01-01,2030-01-01",  # the second has no bars: refused before any run
             "--workers",
             "1",
             "--out",
-            str(tmp_path),
+            str(out),
         ],
     )
-    assert result.exit_code == 1 and "failed" in result.output
+    assert result.exit_code == 1 and "--grid start=2030-01-01" in result.output
+    assert not out.exists()
 
 
 def test_parsers() -> None:
