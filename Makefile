@@ -13,7 +13,7 @@ $(BIN)/rlbt: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install --quiet -e ".[dev,parquet,ray,forest,gym,sb3]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,parquet,ray,forest,gym,sb3,tensorboard,search]"
 	touch $(BIN)/rlbt
 
 venv: $(BIN)/rlbt

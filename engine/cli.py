@@ -7,6 +7,7 @@ and keeps its traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,7 @@ def main() -> None:
     help="Run folder [default: runs/<timestamp>-<strategy>].",
 )
 @click.option("--overwrite", is_flag=True, help="Allow writing into a non-empty --out folder.")
-@click.option("--no-report", is_flag=True, help="Skip report.png.")
+@click.option("--no-report", is_flag=True, help="Skip report.png and report.html.")
 @click.option(
     "--walk-forward",
     "walk_forward_k",
@@ -142,6 +143,12 @@ def run(
     out_dir = check_run_dir(out or default_run_dir(strategy), overwrite=overwrite)
     check_save_path(config.save, out_dir)
     check_load_path(config.load)
+    if config.tensorboard:  # the live curves are named like the run folder
+        config = dataclasses.replace(config, tensorboard_run=out_dir.name)
+    if not no_report:  # before training, not after it
+        from rlbt.engine.output.html_parts import require_plotly
+
+        require_plotly("report.html")
     if walk_forward_k is not None:
         from rlbt.engine.walk_forward import walk_forward
         from rlbt.engine.walk_forward_io import print_walk_forward, write_walk_forward
@@ -156,9 +163,11 @@ def run(
     with staged_folder(out_dir) as folder:  # published whole, or not at all
         write_run(result, folder)
         if not no_report:
+            from rlbt.engine.output.html_report import write_html_report
             from rlbt.engine.output.report import write_report
 
             write_report(result, folder / "report.png")
+            write_html_report(result, folder / "report.html")
     from rlbt.engine.output.console import print_result
 
     print_result(result)
@@ -245,7 +254,24 @@ def strategies(name: str | None) -> None:
     default=None,
     help="K walk-forward windows per run.",
 )
-@click.option("--window-mode", type=click.Choice(["expanding", "rolling"]), default=None)
+@click.option("--window-mode", type=click.Choice(["expanding", "rolling"]), default=None,
+              help="Walk-forward train windows: expanding from the first bar, or rolling "
+                   "(a fixed length) [default: expanding].")
+@click.option("--no-report", "no_report", is_flag=True, default=None,
+              help="Skip sweep.png and sweep.html (tables only).")
+@click.option("--search", type=click.Choice(["optuna"]), default=None,
+              help="Search the --space with Optuna instead of a grid; each trial is scored "
+                   "on the validation slice (never the test slice), then the best settings "
+                   "run once on the test slice. Needs rlbt[search].")
+@click.option("--trials", type=int, default=None,
+              help="Trials of --search (resume: the same --out continues up to N).")
+@click.option("--sampler", type=click.Choice(["tpe", "random", "cmaes"]), default=None,
+              help="Optuna sampler of --search, seeded from --seeds [default: tpe].")
+@click.option("--space", "space", multiple=True, metavar="KEY=LOW:HIGH[:OPT]",
+              help="A searched key (repeatable): lr=1e-4:1e-2:log (log-uniform floats), "
+                   "gamma=0.9:0.99 (floats), window=8:64 (whole bounds: integers), "
+                   "window=8:64:8 (a step), fast=5:50:int or 0:1:float (the kind), "
+                   "hidden='32,32|64,64' (one of the choices). In --config: a [search] table.")
 @param_option("Fixed strategy parameter for every run (repeatable).")
 @period_options(sweep=True)
 @cost_options(sweep=True)
@@ -256,14 +282,22 @@ def sweep_command(strategy: str | None, config_file: Path | None, **flags: Any) 
 
     Writes runs.csv (one row per run), summary.csv (mean, std and 95% CI over
     seeds per parameter set, ranked by --rank), break_even.csv when commission
-    is swept, and sweep.png. Failed runs are recorded and the sweep goes on;
+    is swept, sweep.png and sweep.html. Failed runs are recorded and the sweep goes on;
     Ctrl-C keeps what finished; rerunning the same --out skips finished runs.
+
+    With --search optuna --trials N --space ...: an Optuna study instead of a
+    grid, scored on the validation slice; writes trials.csv, best.json (the
+    best settings and their one test-slice run) and failures.json.
     """
     from rlbt.engine.output.console import print_sweep
     from rlbt.engine.sweep.cli import spec_from_options
     from rlbt.engine.sweep.driver import sweep
 
     spec, options = spec_from_options(strategy, config_file, flags)
+    if options["search"] is not None:
+        from rlbt.engine.sweep.search_cli import run_search
+
+        sys.exit(run_search(spec, options))
     result = sweep(
         spec,
         options["out"],
@@ -272,6 +306,7 @@ def sweep_command(strategy: str | None, config_file: Path | None, **flags: Any) 
         address=options["address"],
         rank=options["rank"],
         progress=True,
+        report=options["report"],
     )
     print_sweep(result, options["rank"], options["out"])
     if result.interrupted:

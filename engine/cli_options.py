@@ -86,8 +86,8 @@ def metric_options(*, sweep: bool = False) -> Decorator:
 
 
 def learning_options(*, sweep: bool = False) -> Decorator:
-    """--episodes, --timesteps, --val, --select, --freeze, --device, --threads
-    (learning strategies)."""
+    """--episodes, --timesteps, --val, --select, --freeze, --device, --threads,
+    --tensorboard (learning strategies)."""
     return _stack(
         _option("--episodes", sweep=sweep, default=_DEFAULTS.episodes,
                 type=click.IntRange(min=0),
@@ -110,7 +110,22 @@ def learning_options(*, sweep: bool = False) -> Decorator:
         _option("--threads", sweep=sweep, default=_DEFAULTS.threads,
                 type=click.IntRange(0, MAX_THREADS),
                 help="Torch CPU threads (0: torch's default)."),
+        _option("--tensorboard", sweep=sweep, default=None, metavar="DIR",
+                envvar="RLBT_TENSORBOARD", callback=_checked_tensorboard,
+                help="Write live learning curves to DIR/<run> for `tensorboard --logdir DIR` "
+                     "(also RLBT_TENSORBOARD; needs rlbt[tensorboard])."),
     )
+
+
+def _checked_tensorboard(ctx: click.Context, param: click.Parameter,
+                         value: str | None) -> str | None:
+    """A bad --tensorboard folder (or no tensorboard package) is refused while
+    the flags are read, before any data is loaded or any run folder checked."""
+    if value is not None:
+        from rlbt.engine.output.tensorboard_log import check_tensorboard
+
+        check_tensorboard(value)
+    return value
 
 
 def seed_option() -> Decorator:

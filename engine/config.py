@@ -81,6 +81,12 @@ class BacktestConfig:
     """Checkpoint to start the agent from (``--load``)."""
     save: str | None = None
     """Where to save the agent after the run (``--save``), besides the run folder."""
+    tensorboard: str | None = None
+    """Folder of live TensorBoard logs (``--tensorboard``): the training writes its
+    learning curves to ``<tensorboard>/<run>`` while it runs. Never changes a result."""
+    tensorboard_run: str | None = None
+    """That run's sub-folder name; None: ``<timestamp>-<strategy>-seed<N>``
+    (a sweep gives each cell its run id)."""
 
     def __post_init__(self) -> None:
         _require(_is_number(self.cash) and MIN_CASH <= self.cash <= MAX_CASH, "--cash",
@@ -110,10 +116,23 @@ class BacktestConfig:
         _require(isinstance(self.device, str) and (self.device in ("cpu", "cuda")
                                                    or self.device.startswith("cuda:")), "--device",
                  self.device, "of cpu, cuda or cuda:N")
+        self._check_tensorboard()
         for name in ("start", "end", "train_end"):
             value = getattr(self, name)
             if value is not None:
                 _parse_date(value, "--" + name.replace("_", "-"))
+
+    def _check_tensorboard(self) -> None:
+        # The Python API may pass a Path: kept as text so config.json stays plain JSON.
+        if isinstance(self.tensorboard, os.PathLike):
+            object.__setattr__(self, "tensorboard", os.fspath(self.tensorboard))
+        _require(self.tensorboard is None or (isinstance(self.tensorboard, str)
+                                              and self.tensorboard.strip() != ""),
+                 "--tensorboard", self.tensorboard, "naming a folder")
+        name = self.tensorboard_run
+        _require(name is None or (isinstance(name, str) and name not in ("", ".", "..")
+                                  and not any(c in name for c in "/\\\0")),
+                 "tensorboard_run", name, "naming one folder (no '/')")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every setting."""

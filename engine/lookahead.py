@@ -77,8 +77,9 @@ def check_lookahead(
     config = dataclasses.replace(config or BacktestConfig(), **settings)
     frame = load_prices(data, date_format=config.date_format, start=config.start, end=config.end)
     split = split_frame(frame, config)
-    pinned = dataclasses.replace(
-        config, train_end=str(frame.index[split.train_bars - 1]), start=None, end=None
+    pinned = dataclasses.replace(  # no live curves: each trace is not a run of its own
+        config, train_end=str(frame.index[split.train_bars - 1]), start=None, end=None,
+        tensorboard=None
     )
     full = _trace(strategy, frame, pinned)
     positions = np.linspace(split.train_bars, len(frame), cuts + 2)[1:-1].astype(int)

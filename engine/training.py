@@ -16,7 +16,8 @@ name, so it never imports torch or the agents.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from rlbt.engine.contracts import SavesItself, StrategyContract
 from rlbt.engine.errors import ConfigError
 from rlbt.engine.metrics import Annualisation, period_metrics
 from rlbt.engine.output.progress import EpisodeBar, episode_progress
+from rlbt.engine.output.tensorboard_log import TrainingLog, check_tensorboard, open_training_log
 from rlbt.engine.validation import Selector, lookback, lookback_source, validation_split
 
 
@@ -52,6 +54,8 @@ def train_and_select(
     """Build (or load) the agent, pretrain, run the episodes with validation,
     restore the selected state."""
     cls = contract.cls
+    if config.tensorboard is not None:  # a bad folder is refused before anything runs
+        check_tensorboard(config.tensorboard)
     # The split is checked before the agent is built: a bad --val costs nothing.
     split = validation_split(train_slice, config.val if config.episodes else 0.0,
                              lookback(cls, params), lookback_source(cls, params))
@@ -74,11 +78,12 @@ def train_and_select(
         selector.offer(episode, metrics)
         return {"val_sharpe": metrics["sharpe"], "val_return": metrics["total_return"]}
 
-    with episode_progress(progress) as start_bar:
+    with episode_progress(progress) as start_bar, training_log(config, cls) as live:
         if contract.trains_itself:
-            log = train_in_env(cls, params, agent, split.fit, config, steps, start_bar, validate)
+            log = train_in_env(cls, params, agent, split.fit, config, steps, start_bar, validate,
+                               live)
         else:
-            log = train_agent(cls, params, agent, split.fit, config, start_bar, validate)
+            log = train_agent(cls, params, agent, split.fit, config, start_bar, validate, live)
     chosen = selector.restore(config.episodes)
     selection: dict[str, Any] = {"val": config.val if split.start is not None else 0.0}
     if steps:
@@ -98,6 +103,20 @@ def train_and_select(
 def _when(stamp: pd.Timestamp) -> str:
     """A date alone when the bar is at midnight (daily data), else date and time."""
     return str(stamp.date()) if stamp == stamp.normalize() else str(stamp)
+
+
+@contextmanager
+def training_log(config: BacktestConfig, cls: type) -> Iterator[TrainingLog | None]:
+    """The run's live TensorBoard log with ``--tensorboard`` (closed, and so
+    flushed, however training ends); None without it."""
+    if config.tensorboard is None or not config.episodes:
+        yield None
+        return
+    live = open_training_log(config.tensorboard, cls, config.seed, config.tensorboard_run)
+    try:
+        yield live
+    finally:
+        live.close()
 
 
 def evaluate(cls: type, params: dict[str, Any], frame: pd.DataFrame, start: pd.Timestamp,
@@ -129,17 +148,22 @@ def train_agent(
     config: BacktestConfig,
     start_bar: Callable[[str, int], EpisodeBar],
     after_episode: Callable[[int], dict[str, float]] | None = None,
+    live: TrainingLog | None = None,
 ) -> pd.DataFrame:
     """Run ``config.episodes`` exploring, learning passes over ``frame``.
 
     :param after_episode: called with the episode number after each pass; its
         figures (validation scores) join that episode's row.
+    :param live: the TensorBoard log: per-update figures from strategies with a
+        ``tensorboard`` param, each episode's row from here.
     :return: one row per episode: return, loss, q_mean, epsilon, final value, ...
     """
     rows = []
     for episode in range(1, config.episodes + 1):
         bar = start_bar(f"episode {episode}/{config.episodes}", len(frame))
         run_params = {**params, "agent": agent, "learn": True, "explore": True, "progress": bar}
+        if live is not None and "tensorboard" in cls.params._getkeys():  # type: ignore[attr-defined]
+            run_params["tensorboard"] = live
         # Training passes read only the episode stats: no analyzers (~17 us a bar).
         strat = run_strategy(cls, run_params, frame, None, config, analyzers=False)
         stats = strat.episode_stats()
@@ -147,6 +171,8 @@ def train_agent(
         bar.finish({**stats, **checked})
         rows.append({"episode": episode, **stats, "final_value": strat.broker.getvalue(),
                      **checked})
+        if live is not None:
+            live.episode(episode, rows[-1], int(stats.get("bars", len(frame))))
     return pd.DataFrame(rows)
 
 
@@ -174,9 +200,11 @@ def train_in_env(
     steps: list[int],
     start_bar: Callable[[str, int], EpisodeBar],
     after_episode: Callable[[int], dict[str, float]] | None = None,
+    live: TrainingLog | None = None,
 ) -> pd.DataFrame:
     """Like ``train_agent``, for a strategy that ``TrainsItself``: episode i
-    trains ``steps[i]`` env steps on ``frame`` (the strategy's own loop)."""
+    trains ``steps[i]`` env steps on ``frame`` (the strategy's own loop; only
+    the episode rows reach ``live``)."""
     owner: Any = cls  # checked TrainsItself where it was resolved
     rows = []
     for episode, count in enumerate(steps, start=1):
@@ -185,6 +213,8 @@ def train_in_env(
         checked = after_episode(episode) if after_episode is not None else {}
         bar.finish({**stats, **checked})
         rows.append({"episode": episode, **stats, **checked})
+        if live is not None:
+            live.episode(episode, rows[-1], count)
     return pd.DataFrame(rows)
 
 

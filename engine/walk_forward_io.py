@@ -1,5 +1,6 @@
 """Writing and showing a walk-forward run: one run folder per window, the
-per-window table, the chained out-of-sample curve and its plot."""
+per-window table, the chained out-of-sample curve, its plot and its
+interactive page (walk_forward.html, when plotly is installed)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import click  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from rlbt.engine.output.atomic import atomic_path  # noqa: E402
+from rlbt.engine.output.html_parts import EXTRA, plotly_available  # noqa: E402
 from rlbt.engine.output.report import write_report  # noqa: E402
 from rlbt.engine.output.run_folder import write_csv, write_json, write_run  # noqa: E402
 from rlbt.engine.walk_forward import WalkForwardResult  # noqa: E402
@@ -21,7 +24,9 @@ from rlbt.engine.walk_forward import WalkForwardResult  # noqa: E402
 
 def write_walk_forward(result: WalkForwardResult, out: Path, *, report: bool = True) -> None:
     """Write ``window-NN/`` run folders, ``walk_forward.csv``,
-    ``stitched_equity.csv``, ``metrics.json`` and ``walk_forward.png``."""
+    ``stitched_equity.csv``, ``metrics.json``, ``walk_forward.png`` and
+    ``walk_forward.html`` (skipped with a one-line notice without plotly: the
+    windows have trained by now, and their results are worth keeping)."""
     for window, run in zip(result.windows, result.runs, strict=True):
         folder = out / f"window-{window.number:02d}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -36,6 +41,16 @@ def write_walk_forward(result: WalkForwardResult, out: Path, *, report: bool = T
     )
     if report:
         _plot(result, out / "walk_forward.png")
+        _page(result, out / "walk_forward.html")
+
+
+def _page(result: WalkForwardResult, path: Path) -> None:
+    if not plotly_available():
+        click.echo(f"Skipping {path.name}: it needs plotly ({EXTRA}).", err=True)
+        return
+    from rlbt.engine.output.html_walk_forward import write_walk_forward_html
+
+    write_walk_forward_html(result, path)
 
 
 def _plot(result: WalkForwardResult, path: Path) -> None:

@@ -43,6 +43,26 @@ from rlbt.strategies.rewards import check_reward_spec, parse_reward
 PROGRESS_EVERY = 64  # bars between progress callbacks: keeps them off the hot path
 
 
+def _set_by_runner(value: Any) -> None:
+    """The live log is an object the runner passes; a user's text is refused."""
+    if value is not None and not callable(getattr(value, "update", None)):
+        raise ConfigError("--param tensorboard: set by the --tensorboard DIR option, "
+                          "not a param.")
+
+
+def summarise(learn_stats: list[dict[str, float]], counters: set[str]) -> dict[str, float]:
+    """The mean of each learn stat over ``learn_stats`` (finite values only;
+    NaN when none), the last value for the running ``counters``."""
+    out: dict[str, float] = {}
+    for key in dict.fromkeys(k for s in learn_stats for k in s):  # ordered, unique
+        values = [s[key] for s in learn_stats if key in s and math.isfinite(s[key])]
+        if key in counters:
+            out[key] = values[-1] if values else math.nan
+        else:
+            out[key] = float(np.mean(values)) if values else math.nan
+    return out
+
+
 class AgentStrategy(ExposureStrategy):
     """Hands every bar to an agent that acts and learns online."""
 
@@ -56,6 +76,8 @@ class AgentStrategy(ExposureStrategy):
         ("progress", None),  # callable(bars_done) for progress bars; set by the runner
         ("features", None),  # observation spec (feature_specs); None: returns:window,range,exposure
         ("reward", "log_return"),  # reward spec (rewards)
+        # live training log (engine TrainingLog): update(bars, stats); set by the runner
+        ("tensorboard", None),
     )
     param_rules: ClassVar[dict[str, Rule]] = {
         "window": Rule(low=1, integer=True),
@@ -64,6 +86,7 @@ class AgentStrategy(ExposureStrategy):
         "obs_scale": Rule(low=0.0, open_low=True, example="100"),
         "features": Rule(check=check_features_spec),
         "reward": Rule(check=check_reward_spec),
+        "tensorboard": Rule(check=_set_by_runner),
     }
     lookback_params: ClassVar[tuple[str, ...]] = ("window", "features")
 
@@ -92,6 +115,7 @@ class AgentStrategy(ExposureStrategy):
         self._bars = 0
         self.episode_return = 0.0
         self._learn_stats: list[dict[str, float]] = []
+        self._logged = 0  # learn stats already sent to the live log
         # named in a bad action's error; built once, not per bar (the hot path)
         self._act_source = f"agent {type(self.agent).__name__}.act()"
         self._greedy_source = f"agent {type(self.agent).__name__}.greedy_actions()"
@@ -239,22 +263,35 @@ class AgentStrategy(ExposureStrategy):
 
     def _tick(self) -> None:
         self._bars += 1
-        if self.p.progress is not None and self._bars % PROGRESS_EVERY == 0:
+        if self._bars % PROGRESS_EVERY:
+            return
+        if self.p.progress is not None:
             self.p.progress(PROGRESS_EVERY, self.episode_stats())
+        if self.p.tensorboard is not None:
+            self._log_updates()
+
+    def _log_updates(self) -> None:
+        """The means of the updates since the last call, to the live log: one
+        point per ``PROGRESS_EVERY`` bars, whatever the update cadence."""
+        chunk = self._learn_stats[self._logged:]
+        self._logged = len(self._learn_stats)
+        if chunk:
+            self.p.tensorboard.update(self._bars, summarise(chunk, self._counters()))
+
+    def stop(self) -> None:
+        super().stop()
+        if self.p.tensorboard is not None:  # the updates of the last, partial chunk
+            self._log_updates()
+
+    def _counters(self) -> set[str]:
+        return set(self.agent.counter_stats if isinstance(self.agent, CounterStats) else ())
 
     def episode_stats(self) -> dict[str, float]:
         """Return (sum of rewards), bars, and the episode means of the agent's
         learn stats (the last value for the running counters it names in
         ``counter_stats``)."""
         stats: dict[str, float] = {"return": self.episode_return, "bars": float(self._bars)}
-        counters = set(self.agent.counter_stats if isinstance(self.agent, CounterStats) else ())
-        keys = dict.fromkeys(k for s in self._learn_stats for k in s)  # ordered, unique
-        for key in keys:
-            values = [s[key] for s in self._learn_stats if key in s and math.isfinite(s[key])]
-            if key in counters:
-                stats[key] = values[-1] if values else math.nan
-            else:
-                stats[key] = float(np.mean(values)) if values else math.nan
+        stats.update(summarise(self._learn_stats, self._counters()))
         epsilon = getattr(self.agent, "epsilon", None)
         if isinstance(epsilon, float):
             stats["epsilon"] = epsilon

@@ -40,7 +40,7 @@ BUILTINS: dict[str, str] = {
 
 # Params the runner sets itself; users never pass them with --param.
 RUNNER_PARAMS = frozenset(
-    {"trade_start", "seed", "agent", "learn", "explore", "progress", "probe"}
+    {"trade_start", "seed", "agent", "learn", "explore", "progress", "probe", "tensorboard"}
 )
 
 

@@ -25,7 +25,7 @@ def test_run_writes_the_full_run_folder(runner: CliRunner, tmp_path: Path) -> No
     assert "buy-and-hold" in result.output and "sharpe" in result.output
     names = {p.name for p in out.iterdir()}
     assert names == {"config.json", "metrics.json", "equity.csv", "trades.csv", "actions.csv",
-                     "orders.csv", "report.png", "manifest.json"}
+                     "orders.csv", "report.png", "report.html", "manifest.json"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["complete"] and set(manifest["files"]) == names - {"manifest.json"}
     assert "bars a year (inferred from the data's calendar)" in result.output
@@ -38,6 +38,7 @@ def test_run_writes_the_full_run_folder(runner: CliRunner, tmp_path: Path) -> No
     actions = pd.read_csv(out / "actions.csv")
     assert list(actions.columns) == ["period", "datetime", "action", "exposure"]
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "report.html").read_text().count("<script") >= 2  # plotly.js inline, the page
     assert not list(out.glob(".*.tmp"))
 
 
