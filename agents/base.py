@@ -12,22 +12,27 @@ global torch state is left exactly as it was.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 
 from rlbt.agents.checkpoint import load_checkpoint, save_checkpoint
-from rlbt.agents.errors import AgentError, CheckpointError
+from rlbt.agents.checkpoint_state import check_state
+from rlbt.agents.errors import AgentError, CheckpointError, SettingError
 from rlbt.agents.fast.blas import set_blas_threads
+from rlbt.agents.stored_config import (  # re-exported: configs <-> JSON live there
+    config_from_json as config_from_json,
+)
+from rlbt.agents.stored_config import config_to_json, parse_stored, stored_config_error
 
 PathLike = str | os.PathLike[str]
-ConfigT = TypeVar("ConfigT")
+SEED_MAX = 2**32 - 1
+"""The largest seed, as ``--seed`` allows: a stored config may not pass it either."""
 
 
 @runtime_checkable
@@ -131,19 +136,17 @@ def resolve_device(name: str) -> torch.device:
     """Turn a device name into a ``torch.device``, failing clearly when absent.
 
     :param name: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-    :raises AgentError: when the name is not a device or CUDA is not available.
+    :raises SettingError: when the name is not a device or CUDA is not available.
     """
     try:
         device = torch.device(name)
     except (RuntimeError, TypeError) as exc:
-        raise AgentError(f"device={name!r} is not a torch device; use 'cpu' or 'cuda'") from exc
+        raise SettingError(None, "device", name, "not a torch device", use="cpu") from exc
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise AgentError(
-            f"device={name!r} asks for CUDA, but this torch build or machine has no CUDA "
-            "device; use device='cpu'"
-        )
+        raise SettingError(None, "device", name, "asks for CUDA, but this torch build or "
+                           "machine has no CUDA device", use="cpu")
     if device.type not in ("cpu", "cuda"):
-        raise AgentError(f"device={name!r} is not supported; use 'cpu' or 'cuda'")
+        raise SettingError(None, "device", name, "is not supported", use="cpu")
     return device
 
 
@@ -244,7 +247,12 @@ def require(ok: bool, owner: str, field: str, value: Any, expected: str) -> None
     :param expected: what was expected, in words.
     """
     if not ok:
-        raise AgentError(f"{owner}.{field}={value!r}: expected {expected}")
+        raise SettingError(owner, field, value, f"expected {expected}")
+
+
+def is_seed(value: Any) -> bool:
+    """True for a seed ``--seed`` would take: an integer in ``0..SEED_MAX``."""
+    return is_int(value) and 0 <= value <= SEED_MAX
 
 
 def is_int(value: Any) -> bool:
@@ -259,45 +267,6 @@ def is_real(value: Any) -> bool:
         and not isinstance(value, bool)
         and math.isfinite(value)
     )
-
-
-# --------------------------------------------------------------------------- config <-> JSON
-
-
-def config_to_json(config: Any) -> str:
-    """Serialise a dataclass config to a JSON string (tuples become lists).
-
-    :param config: a dataclass instance with JSON-friendly field values.
-    """
-    return json.dumps(dataclasses.asdict(config), sort_keys=True)
-
-
-def config_from_json(cls: type[ConfigT], text: str) -> ConfigT:
-    """Rebuild a dataclass config from ``config_to_json`` output.
-
-    Lists become tuples again (configs are frozen and hold tuples), and the
-    config's own ``__post_init__`` validation runs.
-
-    :param cls: the dataclass type.
-    :param text: the JSON string.
-    :raises AgentError: on bad JSON, unknown or missing fields, or invalid values.
-    """
-    try:
-        data = json.loads(text)
-    except (TypeError, json.JSONDecodeError) as exc:
-        raise AgentError(f"{cls.__name__}: config is not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        found = type(data).__name__
-        raise AgentError(f"{cls.__name__}: config JSON must be an object, got {found}")
-    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise AgentError(f"{cls.__name__}: unknown fields {unknown}; known: {sorted(known)}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-    try:
-        return cls(**values)
-    except TypeError as exc:  # a required field is missing
-        raise AgentError(f"{cls.__name__}: {exc}") from exc
 
 
 # --------------------------------------------------------------------------- save / load
@@ -342,8 +311,8 @@ class CheckpointMixin:
         :param path: the checkpoint file.
         :raises CheckpointError: missing, corrupt, unsafe, foreign or incompatible file.
         """
-        payload = load_checkpoint(path, kind=self.kind, map_location=self.device)
-        saved = _parse_config(self.config_class, payload["config"], path)
+        payload = load_checkpoint(path, kind=self.kind)
+        saved: Any = parse_stored(self.config_class, payload["config"], path)
         fields = self.shape_fields + (self.replay_fields if "replay" in payload["state"] else ())
         mismatched = [
             f"{name}: file has {getattr(saved, name)!r}, agent has {getattr(self.config, name)!r}"
@@ -369,31 +338,23 @@ class CheckpointMixin:
             if not has_device and device != "cpu":
                 raise AgentError(f"{cls.__name__} runs on the CPU only; got device={device!r}")
             resolve_device(device)  # a clear error before torch.load fails on a missing GPU
-        payload = load_checkpoint(path, kind=cls.kind, map_location=device or "cpu")
-        config = _parse_config(cls.config_class, payload["config"], path)
+        payload = load_checkpoint(path, kind=cls.kind)  # onto the CPU; load_state_dict moves it
+        config: Any = parse_stored(cls.config_class, payload["config"], path)
         if device is not None and has_device:
             config = dataclasses.replace(config, device=device)
         try:  # the stored config passes the allocation guard before anything is built
             agent = cls(config)  # type: ignore[call-arg]
         except AgentError as exc:
-            raise CheckpointError(f"{path}: stored config is not usable: {exc}") from exc
+            raise stored_config_error(path, exc) from exc
         _load_state(agent, payload["state"], path)
         return agent
 
 
-def _parse_config(config_class: type, text: Any, path: PathLike) -> Any:
-    try:
-        return config_from_json(config_class, text)
-    except CheckpointError:
-        raise
-    except AgentError as exc:
-        raise CheckpointError(f"{path}: stored config is not usable: {exc}") from exc
-
-
 def _load_state(agent: CheckpointMixin, state: Mapping[str, Any], path: PathLike) -> None:
+    check_state(path, state, agent)  # every entry fits before any is copied in
     try:
         agent.load_state_dict(state)
-    except CheckpointError:
-        raise
     except (AgentError, KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{path}: state does not fit this agent: {exc!r}") from exc
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        detail = "; ".join(lines)[:200] or type(exc).__name__  # never torch's multi-line repr
+        raise CheckpointError(f"{path}: state does not fit this agent: {detail}") from exc

@@ -35,6 +35,7 @@ from rlbt.agents.base import (
     guarded_step,
     is_int,
     is_real,
+    is_seed,
     linear_schedule,
     require,
     resolve_device,
@@ -125,8 +126,8 @@ class DQNConfig:
         for name in ("obs_dim", "buffer_size", "batch_size", "learn_every", "gradient_steps",
                      "target_every", "n_step"):
             check(name, is_int(getattr(self, name)) and getattr(self, name) >= 1, "an integer >= 1")
-        for name in ("warmup", "seed"):
-            check(name, is_int(getattr(self, name)) and getattr(self, name) >= 0, "an integer >= 0")
+        check("warmup", is_int(self.warmup) and self.warmup >= 0, "an integer >= 0")
+        check("seed", is_seed(self.seed), "an integer in 0..2**32-1 (as --seed)")
         for name in ("eps_decay_steps", "beta_anneal_steps"):
             value = getattr(self, name)
             check(name, value is None or (is_int(value) and value >= 0),

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rlbt.agents.errors import AgentError
+from rlbt.agents.errors import AgentError, SettingError
 
 SHARE = 0.9
 """Refuse when the estimate passes this share of the budget: the rest of the
@@ -84,11 +84,11 @@ def check_memory(owner: str, needs: Iterable[Need]) -> None:
     if total <= SHARE * budget:
         return
     worst = max(needs, key=lambda n: n.nbytes)
-    raise AgentError(
-        f"{owner}.{worst.field}={worst.value!r}: {worst.what} needs about "
-        f"{format_bytes(worst.nbytes)} ({format_bytes(total)} in all), more than the "
-        f"{format_bytes(budget)} this process may use ({source}); choose a smaller "
-        f"{worst.field}"
+    raise SettingError(
+        owner, worst.field, worst.value,
+        f"{worst.what} needs about {format_bytes(worst.nbytes)} ({format_bytes(total)} in "
+        f"all), more than the {format_bytes(budget)} this process may use ({source}); "
+        f"choose a smaller {worst.field}",
     )
 
 

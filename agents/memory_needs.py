@@ -3,7 +3,8 @@ built, for the allocation guard (``rlbt.agents.memory.check_memory``).
 
 Each estimate counts the arrays and parameters that grow with a setting, with
 their gradient and optimiser copies; each product is blamed on the setting
-farthest above its usual size, so the error names what the user should change.
+farthest above its default (``blamed``), so the error names the setting that
+drives it (``num_layers=100000``), never one left at its default.
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ def on_policy_needs(cfg: PolicyGradientConfig | A2CConfig) -> list[Need]:
     params = mlp_parameters(cfg.obs_dim, cfg.hidden, cfg.n_actions) + width + 1  # + value head
     rows = max(cfg.rollout_bars, 1)
     return [
-        Need("hidden", cfg.hidden, 5 * FLOAT32 * params,  # weights, gradient, Adam moments
-             f"the network ({params:,} weights for obs_dim={cfg.obs_dim})"),
+        blamed(f"the network ({params:,} weights for obs_dim={cfg.obs_dim})",
+               5 * FLOAT32 * params,  # weights, gradient, Adam moments
+               ("hidden", cfg.hidden, 64), ("obs_dim", cfg.obs_dim, 64)),
         Need("rollout_bars", cfg.rollout_bars, rows * (2 * cfg.obs_dim * FLOAT32 + 26),
              "the rollout storage"),
     ]
@@ -63,8 +65,9 @@ def lstm_needs(cfg: LSTMConfig) -> list[Need]:
     # per sequence step and layer the backward pass keeps the gates, cell and hidden states
     activations = cfg.window_size * cfg.num_layers * 8 * cfg.hidden_size
     return [
-        Need("hidden_size", cfg.hidden_size, 5 * FLOAT32 * params,
-             f"the LSTM ({params:,} weights, with gradients and optimiser state)"),
+        blamed(f"the LSTM ({params:,} weights in {cfg.num_layers:,} layers, with gradients "
+               "and optimiser state)", 5 * FLOAT32 * params,
+               ("hidden_size", cfg.hidden_size, 32), ("num_layers", cfg.num_layers, 1)),
         blamed(f"the sequence memory ({cfg.memory_size:,} windows of window_size="
                f"{cfg.window_size} x {cfg.n_features} features)",
                cfg.memory_size * (window + 1) * FLOAT32, ("memory_size", cfg.memory_size, 10_000),
@@ -72,12 +75,20 @@ def lstm_needs(cfg: LSTMConfig) -> list[Need]:
         blamed(f"one training batch (window_size={cfg.window_size})",
                cfg.batch_size * (window + activations) * FLOAT32,
                ("batch_size", cfg.batch_size, 64), ("window_size", cfg.window_size, 32),
-               ("hidden_size", cfg.hidden_size, 32)),
+               ("hidden_size", cfg.hidden_size, 32), ("num_layers", cfg.num_layers, 1)),
     ]
 
 
 def qtable_needs(cfg: QTableConfig) -> list[Need]:
     """The Q-table: (bins + 1) ** obs_dim states x actions, float64."""
     n_states = (len(cfg.bins) + 1) ** cfg.obs_dim  # a Python int: never overflows
-    return [Need("obs_dim", cfg.obs_dim, n_states * cfg.n_actions * 8,
-                 f"the Q-table ({len(cfg.bins) + 1} bins ** obs_dim={cfg.obs_dim} states)")]
+    field = table_culprits(cfg.obs_dim, cfg.bins)[0]
+    return [Need(field, getattr(cfg, field), n_states * cfg.n_actions * 8,
+                 f"the Q-table ({len(cfg.bins) + 1} bins ** {cfg.obs_dim} features states)")]
+
+
+def table_culprits(obs_dim: int, bins: tuple[float, ...]) -> tuple[str, str]:
+    """The Q-table setting that drives its size, then the other one: ``bins``
+    when its bins per feature are further above the default 3 than the
+    features are above the qtable strategy's default 5."""
+    return ("bins", "obs_dim") if (len(bins) + 1) / 3 > obs_dim / 5 else ("obs_dim", "bins")

@@ -42,6 +42,7 @@ from rlbt.agents.base import (
     guarded_step,
     is_int,
     is_real,
+    is_seed,
     require,
     resolve_device,
     spawn_seeds,
@@ -70,8 +71,9 @@ def check_on_policy_fields(config: Any, owner: str) -> None:
 
     check("obs_dim", is_int(config.obs_dim) and config.obs_dim >= 1, "an integer >= 1")
     check("n_actions", is_int(config.n_actions) and config.n_actions >= 2, "an integer >= 2")
-    for name in ("seed", "rollout_bars"):
-        check(name, is_int(getattr(config, name)) and getattr(config, name) >= 0, "an integer >= 0")
+    check("rollout_bars", is_int(config.rollout_bars) and config.rollout_bars >= 0,
+          "an integer >= 0")
+    check("seed", is_seed(config.seed), "an integer in 0..2**32-1 (as --seed)")
     check("hidden", isinstance(config.hidden, tuple)
           and all(is_int(h) and h >= 1 for h in config.hidden), "a tuple of integers >= 1")
     check("lr", is_real(config.lr) and config.lr > 0, "a finite number > 0")

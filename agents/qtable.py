@@ -29,13 +29,14 @@ from rlbt.agents.base import (
     generator_state,
     is_int,
     is_real,
+    is_seed,
     linear_schedule,
     require,
     spawn_seeds,
 )
-from rlbt.agents.errors import AgentError
+from rlbt.agents.errors import AgentError, SettingError
 from rlbt.agents.memory import check_memory
-from rlbt.agents.memory_needs import qtable_needs
+from rlbt.agents.memory_needs import qtable_needs, table_culprits
 
 MAX_STATES = 1_000_000
 
@@ -77,7 +78,7 @@ class QTableConfig:
         for name in ("gamma", "eps_start", "eps_end", "eps_decay_fraction"):
             value = getattr(self, name)
             check(name, is_real(value) and 0 <= value <= 1, "a number in [0, 1]")
-        check("seed", is_int(self.seed) and self.seed >= 0, "an integer >= 0")
+        check("seed", is_seed(self.seed), "an integer in 0..2**32-1 (as --seed)")
         check("eps_decay_steps", self.eps_decay_steps is None
               or (is_int(self.eps_decay_steps) and self.eps_decay_steps >= 0),
               "None (a share of training) or an integer >= 0")
@@ -85,10 +86,20 @@ class QTableConfig:
               and all(is_real(b) for b in self.bins)
               and all(a < b for a, b in zip(self.bins, self.bins[1:], strict=False)),
               "a non-empty tuple of finite, strictly increasing thresholds")
-        n_states = (len(self.bins) + 1) ** self.obs_dim
-        check("obs_dim", n_states <= MAX_STATES,
-              f"(len(bins) + 1) ** obs_dim <= {MAX_STATES:,} table rows, got {n_states:,}; "
-              "use fewer features or fewer bins, or DQNAgent")
+        self._check_table_size()
+
+    def _check_table_size(self) -> None:
+        n_bins = len(self.bins) + 1
+        n_states = n_bins**self.obs_dim  # a Python int: never overflows
+        if n_states <= MAX_STATES:
+            return
+        field, other = table_culprits(self.obs_dim, self.bins)
+        raise SettingError(
+            "QTableConfig", field, getattr(self, field),
+            f"{n_bins} bins per feature ** {self.obs_dim} features = {n_states:.3g} table "
+            f"rows, more than {MAX_STATES:,}; use fewer features, fewer bins, or the dqn "
+            "strategy", also=(other,),
+        )
 
 
 class QTableAgent(StepPlan, CheckpointMixin):

@@ -84,10 +84,11 @@ class LearningStrategy(AgentStrategy):
         """An agent from a checkpoint, checked against these strategy params."""
         set_threads(threads)
         has_device = "device" in {f.name for f in dataclasses.fields(cls.config_class)}
-        agent = cls.agent_class.from_checkpoint(  # type: ignore[attr-defined]
-            path, device=device if has_device else None
-        )
         merged = cls.with_defaults(params)
+        with user_settings(merged, cls.derived_from):  # --device cuda, not device='cuda'
+            agent = cls.agent_class.from_checkpoint(  # type: ignore[attr-defined]
+                path, device=device if has_device else None
+            )
         expected = (cls.observation_size(merged), len(tuple(merged["positions"])))
         if (agent.obs_dim, agent.n_actions) != expected:
             raise ConfigError(

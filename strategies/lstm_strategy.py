@@ -103,7 +103,8 @@ class LSTMStrategy(ForecastStrategy):
         """The LSTM from a checkpoint (the forest is refit on this run's train slice)."""
         set_threads(threads)
         merged = cls.with_defaults(params)
-        model = LSTMForecaster.from_checkpoint(path, device=device)
+        with user_settings(merged, {}):  # --device cuda, not device='cuda'
+            model = LSTMForecaster.from_checkpoint(path, device=device)
         if model.window_size != merged["window_size"]:
             raise ConfigError(
                 f"--load {path}: trained with window_size={model.window_size}; "

@@ -40,6 +40,7 @@ from rlbt.agents.base import (
     guarded_step,
     is_int,
     is_real,
+    is_seed,
     require,
     resolve_device,
     spawn_seeds,
@@ -106,8 +107,8 @@ class LSTMConfig:
         for name in ("n_features", "window_size", "horizon", "hidden_size", "num_layers",
                      "batch_size", "memory_size", "learn_every", "gradient_steps"):
             check(name, is_int(getattr(self, name)) and getattr(self, name) >= 1, "an integer >= 1")
-        for name in ("warmup", "seed"):
-            check(name, is_int(getattr(self, name)) and getattr(self, name) >= 0, "an integer >= 0")
+        check("warmup", is_int(self.warmup) and self.warmup >= 0, "an integer >= 0")
+        check("seed", is_seed(self.seed), "an integer in 0..2**32-1 (as --seed)")
         check("dropout", is_real(self.dropout) and 0 <= self.dropout < 1, "a number in [0, 1)")
         check("dropout", self.dropout == 0 or self.num_layers >= 2,
               "0 when num_layers == 1 (dropout acts only between stacked layers)")

@@ -131,7 +131,7 @@ class SequenceMemory:
             written = int(state["written"])
             rng = np.random.Generator(type(self._rng.bit_generator)())
             rng.bit_generator.state = dict(state["rng"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:  # RNG ints
             raise CheckpointError(f"sequence memory state is incomplete: {exc!r}") from exc
         size = min(written, self.capacity)
         if windows.shape != (size, *self.window_shape) or labels.shape != (size,):

@@ -237,7 +237,7 @@ class ReplayBuffer:
             gamma = float(state["gamma"])
             rng = np.random.Generator(type(self._rng.bit_generator)())
             rng.bit_generator.state = dict(state["rng"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:  # RNG ints
             raise CheckpointError(f"replay state is incomplete or malformed: {exc!r}") from exc
         if gamma != self._gamma:
             raise CheckpointError(f"replay state was saved with gamma {gamma}, not {self._gamma}")

@@ -211,8 +211,9 @@ def print_sweep(result: Any, rank: str, out: Any, console: Console | None = None
             "the luck of the best draw).", highlight=False)
     if result.skipped:
         console.print(f"{result.skipped} finished runs found in {out} were not run again.")
-    for run_id, error in result.failures.items():
-        console.print(f"[red]run {run_id} failed:[/red] {error}", highlight=False)
+    if result.failures:  # each was told on stderr as it failed; the whole errors are kept
+        console.print(f"[red]{len(result.failures)} runs failed[/red] (each told on stderr as "
+                      f"it failed; the whole errors are in {out}/failures.json).", highlight=False)
     if result.interrupted:
         console.print("[yellow]Interrupted: finished runs are kept; rerun to resume.[/yellow]")
     console.print(f"Sweep folder: {out}")

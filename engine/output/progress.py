@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 
@@ -38,11 +40,32 @@ class EpisodeBar:
             self._progress.update(self._task, completed=total, stats=_fmt(stats))
 
 
+class LineBar(EpisodeBar):
+    """Off a terminal a bar cannot be redrawn (rich squeezes it to 80 columns
+    once): one line per episode when it ends."""
+
+    def __init__(self, console: Console, label: str, total: int) -> None:
+        super().__init__(None, label, total)
+        self._console, self._label, self._total = console, label, total
+        self._started = time.perf_counter()
+
+    def finish(self, stats: dict[str, float]) -> None:
+        elapsed = max(time.perf_counter() - self._started, 1e-9)
+        self._console.print(
+            f"{self._label}: {self._total:,} bars in {elapsed:.1f} s "
+            f"({self._total / elapsed:,.0f} bars/s)  {_fmt(stats)}".rstrip(),
+            soft_wrap=True, highlight=False, markup=False)
+
+
 @contextmanager
 def episode_progress(enabled: bool) -> Iterator[Callable[[str, int], EpisodeBar]]:
     """Yield ``start(label, total_bars) -> EpisodeBar``; disabled bars do nothing."""
     if not enabled:
         yield lambda label, total: EpisodeBar(None, label, total)
+        return
+    console = Console(stderr=True)  # stdout keeps the results
+    if not console.is_terminal:  # a log or a pipe: no redraws, one whole line per episode
+        yield lambda label, total: LineBar(console, label, total)
         return
     columns = (
         TextColumn("{task.description}"),
@@ -52,5 +75,5 @@ def episode_progress(enabled: bool) -> Iterator[Callable[[str, int], EpisodeBar]
         TimeElapsedColumn(),
         TextColumn("{task.fields[stats]}"),
     )
-    with Progress(*columns) as progress:
+    with Progress(*columns, console=console) as progress:
         yield lambda label, total: EpisodeBar(progress, label, total)

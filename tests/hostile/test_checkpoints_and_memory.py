@@ -190,17 +190,44 @@ BOMBS = [
     ("a2c", "rollout_bars=100000000000", ("rollout_bars", "memory")),
     ("lstm", "hidden_size=1000000", ("hidden_size", "memory")),
     ("lstm", "memory_size=10000000000", ("memory_size", "memory")),
-    ("qtable", "window=40", ("obs_dim", "table rows")),  # the table's own cap comes first
+    ("qtable", "window=40", ("--param window=40", "table rows", "dqn strategy")),  # own cap first
+    # the param blamed is the one that drives the estimate, not one left at its default
+    ("lstm", "num_layers=100000", ("--param num_layers=100000", "memory")),
+    ("lstm", "num_layers=100000 batch_size=1", ("--param num_layers=100000", "memory")),
+    ("qtable", f"bins={','.join(str(i / 100) for i in range(100))} window=25",
+     ("--param bins=", "--param window=25", "101 bins", "table rows", "dqn strategy")),
+    ("qtable", f"bins={','.join(str(i / 100) for i in range(100))} window=2",
+     ("--param bins=", "table rows")),
 ]
 
 
 @pytest.mark.parametrize(("strategy", "param", "culprits"), BOMBS)
 def test_a_param_that_would_exhaust_memory_is_refused_before_allocating(
-    tmp_path: Path, strategy: str, param: str, culprits: tuple[str, ...]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strategy: str, param: str,
+    culprits: tuple[str, ...],
 ) -> None:
-    outcome = cli("run", strategy, "--data", "orcl", "--param", param, "--episodes", "1",
-                  "--no-report", "--out", str(tmp_path / "run"))
+    if strategy == "lstm":
+        param += " compare_forest=false"  # no forest: only the LSTM's own estimate counts
+    # a 100000-layer LSTM with batch_size=1 needs ~17 GiB: a fixed budget keeps it refused
+    monkeypatch.setenv("RLBT_MEMORY_LIMIT", "2G")
+    params = [arg for item in param.split() for arg in ("--param", item)]
+    outcome = cli("run", strategy, "--data", "orcl", *params, "--episodes", "1", "--no-report",
+                  "--out", str(tmp_path / "run"))
     assert_refused(outcome, *culprits)
+    for internal in ("Config.", "DQNAgent"):
+        assert internal not in outcome.output, outcome.output
+    if "num_layers" in param:  # never a param left at its default
+        assert "hidden_size" not in outcome.output and "batch_size=" not in outcome.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_missing_cuda_device_names_the_option(tmp_path: Path) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    outcome = cli("run", "dqn", "--data", "orcl", "--device", "cuda", "--episodes", "1",
+                  "--no-report", "--out", str(tmp_path / "run"))
+    assert_refused(outcome, "--device cuda", "use --device cpu")
+    assert "device='cpu'" not in outcome.output
     assert not (tmp_path / "run").exists()
 
 

@@ -208,8 +208,6 @@ def test_failed_run_with_a_bug_is_one_clipped_line(tmp_path: Path, plugins: str)
     assert "x" * 100000 in failures, "the record keeps the whole error"
 
 
-@pytest.mark.xfail(reason="engine/output/console.py: print_sweep still prints failures on "
-                   "stdout (the change is asked for in issue 14's sweep part)", strict=True)
 @pytest.mark.parametrize(("plugin", "said"), [("Breaks", "broke"), ("Bug", "Traceback")])
 def test_failed_run_is_not_on_stdout(tmp_path: Path, plugins: str, plugin: str,
                                      said: str) -> None:
