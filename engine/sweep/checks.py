@@ -5,6 +5,7 @@ then every grid point is checked as a run checks it (``grid_points.py``)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from rlbt.engine.errors import ConfigError, DataError, RlbtError, UnknownNameError
@@ -19,15 +20,24 @@ def check_rank(rank: str, label: str = "--rank") -> None:
         raise UnknownNameError(f"metric for {label}", rank, METRIC_KEYS)
 
 
-def check_runnable(spec: SweepSpec, labels: Mapping[str, str]) -> None:
+def check_runnable(spec: SweepSpec, labels: Mapping[str, str], *, points: bool = True) -> None:
     """Resolve the strategy, check ``--param`` and every grid key and value the
     way each run would, load every dataset once, then check every grid point.
 
     :param labels: how the user gave each option (``--grid`` or a file key), by name.
+    :param points: check every grid point; else only the point without grid values
+        (a search: its values are drawn later, and a failing draw is a failed trial).
     """
     from rlbt.engine.params import coerce_params
     from rlbt.engine.plugins.registry import resolve_strategy, strategy_params
 
+    if spec.base.tensorboard is not None:  # a flag was checked as read; a file key is not
+        from rlbt.engine.output.tensorboard_log import check_tensorboard
+
+        try:
+            check_tensorboard(spec.base.tensorboard)
+        except ConfigError as exc:
+            raise _named(exc, labels.get("tensorboard", "--tensorboard")) from exc
     cls = resolve_strategy(spec.strategy)
     try:
         coerce_params(spec.strategy, cls, spec.base.params, together=False)
@@ -59,7 +69,7 @@ def check_runnable(spec: SweepSpec, labels: Mapping[str, str]) -> None:
             frames.get(dataset, spec.base)
         except RlbtError as exc:
             raise _named(exc, labels.get("datasets", "--data")) from exc
-    check_grid_points(spec, labels, frames)
+    check_grid_points(spec if points else dataclasses.replace(spec, grid={}), labels, frames)
 
 
 def _named(exc: RlbtError, label: str) -> RlbtError:

@@ -14,6 +14,7 @@ from rlbt.engine.errors import ConfigError
 from rlbt.engine.params import parse_param_pairs
 from rlbt.engine.sweep.checks import check_rank, check_runnable
 from rlbt.engine.sweep.config_file import SweepFile, flag_names, read_sweep_file
+from rlbt.engine.sweep.search_space import parse_space
 from rlbt.engine.sweep.spec import (
     CONFIG_KEYS,
     SweepSpec,
@@ -42,13 +43,15 @@ _BASE_KEYS = (
     "date_format",
     "bars_per_year",
     "risk_free",
+    "tensorboard",
 )
 
 
 def spec_from_options(
     strategy: str | None, config_file: Path | None, flags: dict[str, Any]
 ) -> tuple[SweepSpec, dict[str, Any]]:
-    """The sweep spec and the executor options (out, executor, workers, address, rank)."""
+    """The sweep spec and the executor options (out, executor, workers, address, rank,
+    report, and ``search``: None for a grid, else the search's settings)."""
     file = read_sweep_file(config_file) if config_file else SweepFile({}, {})
     given = {k: v for k, v in flags.items() if v not in (None, ())}
     merged = {**file.values, **given}
@@ -68,17 +71,51 @@ def spec_from_options(
     )
     rank = merged.get("rank") or "sharpe"
     check_size(spec)
-    check_overlap(spec, merged, labels)
-    check_rank(rank, labels.get("rank", "--rank"))
-    check_runnable(spec, labels)
+    searching = search_options(merged, given, labels)
+    if searching is None:
+        check_overlap(spec, merged, labels)
+        check_rank(rank, labels.get("rank", "--rank"))
+        check_runnable(spec, labels)
+    else:  # the search's own checks run in search() (engine/sweep/search_checks.py)
+        space_grid = {d.name: d.corners() for d in searching["space"]}
+        check_overlap(dataclasses.replace(spec, grid=space_grid), merged,
+                      {**labels, "grid": labels.get("space", "--space")})
     options = {
         "out": _out(merged.get("out"), strategy, labels.get("out", "--out")),
         "executor": merged.get("executor") or "local",
         "workers": merged.get("workers"),
         "address": merged.get("address"),
         "rank": rank,
+        "report": not merged.get("no_report"),
+        "search": searching,
+        "labels": labels,
     }
     return spec, options
+
+
+_SEARCH_ONLY = ("trials", "sampler", "space")
+
+
+def search_options(
+    merged: dict[str, Any], given: dict[str, Any], labels: dict[str, str]
+) -> dict[str, Any] | None:
+    """``--search optuna``'s settings (space, trials, sampler), or ``None`` for a grid.
+    A ``[search]`` table in the file is the space and turns the search on."""
+    method: Any = merged.get("search")
+    file_space: tuple[Any, ...] = ()
+    if isinstance(method, tuple):
+        method, file_space = "optuna", method
+    if not method:
+        stray = next((k for k in _SEARCH_ONLY if k in merged), None)
+        if stray is not None:
+            raise ConfigError(f"{labels.get(stray, '--' + stray)} is for a search: add "
+                              "--search optuna (or drop it for a grid sweep).")
+        return None
+    space = parse_space(given["space"]) if "space" in given else merged.get("space") or file_space
+    if merged.get("trials") is None:
+        raise ConfigError("--search optuna needs --trials N, the number of trials to run.")
+    return {"method": method, "space": space, "trials": merged["trials"],
+            "sampler": merged.get("sampler") or "tpe"}
 
 
 def check_overlap(spec: SweepSpec, merged: dict[str, Any], labels: dict[str, str]) -> None:

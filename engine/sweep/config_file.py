@@ -2,8 +2,9 @@
 
 The file takes the names of the ``rlbt sweep`` flags (``data``, ``seeds``,
 ``walk_forward`` or ``walk-forward``, ...) plus ``strategy`` and a ``grid``
-table, and each value must be what the flag would accept: the keys and the
-click types are read off the command itself, so a new flag is known here at
+table (or a ``search`` table: the space of ``--search optuna``,
+``engine/sweep/search_space.py``), and each value must be what the flag would
+accept: the keys and the click types are read off the command itself, so a new flag is known here at
 once. An unknown key or a value of the wrong type or range is refused naming
 the file and the key.
 """
@@ -20,6 +21,7 @@ import click
 from rlbt.engine.config import BacktestConfig
 from rlbt.engine.errors import ConfigError, UnknownNameError
 from rlbt.engine.params import parse_param_pairs
+from rlbt.engine.sweep.search_space import parse_space, space_from_table
 from rlbt.engine.sweep.spec import (
     check_datasets,
     check_seeds,
@@ -119,9 +121,12 @@ def _spellings(options: dict[str, click.Parameter]) -> set[str]:
 
 
 def _check(name: str, param: click.Parameter, value: Any, label: str) -> Any:
-    special = {"grid": _grid, "params": _params, "seeds": _seeds, "datasets": _datasets}
+    special = {"grid": _grid, "params": _params, "seeds": _seeds, "datasets": _datasets,
+               "space": _space}
     if name in special:
         return special[name](value, label)
+    if name == "search" and isinstance(value, dict):  # [search]: the space (and optuna)
+        return space_from_table(value, label)
     if name in _DATES and isinstance(value, (dt.date, dt.datetime)):
         value = value.isoformat()
     checked = _typed(param, value, label)
@@ -187,6 +192,13 @@ def _params(value: Any, label: str) -> dict[str, Any]:
     if bad is not None:
         raise ConfigError(f"{label}: {bad!r} must be a plain value (number, string, boolean).")
     return {str(k): v for k, v in value.items()}
+
+
+def _space(value: Any, label: str) -> tuple[Any, ...]:
+    """``space = ["lr=1e-4:1e-2:log", ...]`` (the --space form) or a table (the [search] form)."""
+    if isinstance(value, dict):
+        return space_from_table(value, label)
+    return parse_space(value if isinstance(value, list) else [value], label)
 
 
 def _seeds(value: Any, label: str) -> tuple[int, ...]:

@@ -62,6 +62,7 @@ def sweep(
     address: str | None = None,
     rank: str = "sharpe",
     progress: bool = False,
+    report: bool = True,
 ) -> SweepResult:
     """Run ``spec`` into the folder ``out`` and summarise it.
 
@@ -71,6 +72,7 @@ def sweep(
     :param rank: test metric to rank parameter sets by.
     :param progress: show a progress bar, each failed run as it fails, and notices
         (ignored records), all on stderr.
+    :param report: draw sweep.png and sweep.html (``--no-report``: tables only).
     """
     _check(spec, executor, workers, address, rank)
     runs = spec.runs()
@@ -100,7 +102,7 @@ def sweep(
                     run_local(pending, workers or default_workers(), on_done)
         except KeyboardInterrupt:
             interrupted = True
-    result = _tables(spec, runs, records, rank, out)
+    result = _tables(spec, runs, records, rank, out, report)
     result.skipped, result.interrupted = skipped, interrupted
     return result
 
@@ -157,6 +159,7 @@ def _tables(
     records: dict[str, dict[str, Any]],
     rank: str,
     out: Path,
+    report: bool = True,
 ) -> SweepResult:
     rows, failures = [], {}
     for run in runs:
@@ -171,18 +174,44 @@ def _tables(
     group_keys = ["dataset", *sorted(spec.grid)]
     summary, break_even, deflated = pd.DataFrame(), None, {}
     if not table.empty:
-        table = table.sort_values(["dataset", *sorted(spec.grid), "seed", "wf_window"])
+        order = ["dataset", *sorted(spec.grid), "seed", "wf_window"]
+        table = table.sort_values(order, key=numeric_order, kind="stable")
         write_csv(out / "runs.csv", table)
         summary = summarize_runs(table, group_keys, rank)
         write_csv(out / "summary.csv", summary)
         if "commission" in spec.grid:
             break_even = break_even_commission(table, group_keys)
             write_csv(out / "break_even.csv", break_even)
-        write_sweep_plot(table, group_keys, rank, out / "sweep.png")
+        if report:
+            write_sweep_plot(table, group_keys, rank, out / "sweep.png")
         deflated = best_run_deflated(table)
         write_json(out / "deflated_sharpe.json", deflated)
     write_json(out / "failures.json", failures)
+    if report:
+        write_html(out)
     return SweepResult(table, summary, break_even, failures, deflated)
+
+
+def numeric_order(column: pd.Series) -> pd.Series:
+    """Sort key of a table column: grid values (text) as numbers when every one
+    is a number (5, 10, 20, not "10", "20", "5"); other columns as they are."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return column
+    numbers = pd.to_numeric(column, errors="coerce")
+    return numbers if numbers.notna().all() else column
+
+
+def write_html(out: Path) -> None:
+    """``sweep.html`` when plotly is there; else a one-line notice (the tables stand)."""
+    from rlbt.engine.output.html_parts import EXTRA, plotly_available
+
+    if not plotly_available():
+        click.echo(f"sweep.html not written: the interactive report needs plotly ({EXTRA}).",
+                   err=True)
+        return
+    from rlbt.engine.output.html_sweep import write_sweep_html
+
+    write_sweep_html(out)
 
 
 def _spec_dict(spec: SweepSpec) -> dict[str, Any]:

@@ -6,7 +6,7 @@ as a failure of its own run only."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rlbt.engine.errors import ConfigError
@@ -17,15 +17,20 @@ OnDone = Callable[[dict[str, Any]], None]
 EXECUTORS = ("local", "ray")
 
 
-def run_local(runs: list[dict[str, Any]], workers: int, on_done: OnDone) -> None:
+def run_local(runs: Iterable[dict[str, Any]], workers: int, on_done: OnDone) -> None:
     """Run on ``workers`` spawned processes (engine/sweep/pool.py): a worker
     that dies costs only its own run."""
     run_pool(runs, workers, on_done)
 
 
-def run_ray(runs: list[dict[str, Any]], workers: int, address: str | None, on_done: OnDone) -> None:
+def run_ray(runs: Iterable[dict[str, Any]], workers: int, address: str | None, on_done: OnDone,
+            in_flight: int | None = None) -> None:
     """Run as Ray tasks, one CPU each, on a local Ray (``workers`` CPUs) or the
-    cluster at ``address``. The cluster's nodes need rlbt installed."""
+    cluster at ``address``. The cluster's nodes need rlbt installed.
+
+    :param in_flight: the most tasks submitted at once (default: all); a search
+        passes its worker count, so each next run is chosen from the results so far.
+    """
     try:
         import ray
     except ImportError as exc:
@@ -44,11 +49,19 @@ def run_ray(runs: list[dict[str, Any]], workers: int, address: str | None, on_do
     refs: list[Any] = []
     try:
         task = ray.remote(num_cpus=1)(execute_run)
-        owners = {task.remote(run): run for run in runs}
-        refs = list(owners)
-        while refs:
+        source, owners = iter(runs), {}  # ref -> its run
+        while True:
+            while in_flight is None or len(refs) < in_flight:
+                run = next(source, None)
+                if run is None:
+                    break
+                ref = task.remote(run)
+                owners[ref] = run
+                refs.append(ref)
+            if not refs:
+                break
             done, refs = ray.wait(refs, num_returns=1)
-            on_done(_ray_record(ray, done[0], owners[done[0]]))
+            on_done(_ray_record(ray, done[0], owners.pop(done[0])))
     except BaseException:
         for ref in refs:  # Ctrl-C: stop what has not finished
             ray.cancel(ref, force=True)

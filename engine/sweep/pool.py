@@ -8,11 +8,12 @@ break or hang instead."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import multiprocessing
 import os
 import signal
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from multiprocessing.connection import wait
 from typing import Any
 
@@ -58,18 +59,20 @@ class _Worker:
         self.conn.close()
 
 
-def run_pool(runs: list[dict[str, Any]], size: int, on_done: OnDone) -> None:
+def run_pool(runs: Iterable[dict[str, Any]], size: int, on_done: OnDone) -> None:
     """Run every run on ``size`` workers, handing each record to ``on_done``
-    as it finishes. On any exception (Ctrl-C included) the workers are killed
-    at once and the exception goes on; finished records were already handed on."""
+    as it finishes. ``runs`` is read lazily, one run each time a worker is free,
+    so a search can choose its next run from the results told so far. On any
+    exception (Ctrl-C included) the workers are killed at once and the exception
+    goes on; finished records were already handed on."""
     context = multiprocessing.get_context("spawn")  # clean interpreters: safe with torch
-    queue = deque(runs)
+    queue = _Lazy(runs)
     idle: list[_Worker] = []
     busy: list[_Worker] = []
     gently = False
     try:
-        while queue or busy:
-            while queue and len(busy) < size:
+        while busy or queue:  # busy first: the next run is read only once one is needed
+            while len(busy) < size and queue:
                 worker = idle.pop() if idle else _Worker(context)
                 worker.give(queue.popleft())
                 busy.append(worker)
@@ -81,6 +84,22 @@ def run_pool(runs: list[dict[str, Any]], size: int, on_done: OnDone) -> None:
     finally:
         for worker in idle + busy:
             worker.stop(gently=gently)
+
+
+class _Lazy:
+    """An iterable read one item ahead: truthy while an item is left."""
+
+    def __init__(self, items: Iterable[dict[str, Any]]) -> None:
+        self._items = iter(items)
+        self._next: deque[dict[str, Any]] = deque()
+
+    def __bool__(self) -> bool:
+        if not self._next:
+            self._next.extend(itertools.islice(self._items, 1))
+        return bool(self._next)
+
+    def popleft(self) -> dict[str, Any]:
+        return self._next.popleft() if self._next else next(self._items)
 
 
 def _finish(worker: _Worker, idle: list[_Worker]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ def execute_run(run: dict[str, Any]) -> dict[str, Any]:
     """Run one sweep cell; returns ``{"run_id", "status", "error", "rows"}``."""
     init_worker()
     try:
-        rows = _rows(run)
+        rows = _trial_rows(run) if run.get("objective") else _rows(run)
     except Exception as exc:  # recorded, not raised: the sweep goes on
         detail = str(exc) if is_user_error(exc) else traceback.format_exc(limit=-3)
         return {
@@ -28,6 +28,12 @@ def execute_run(run: dict[str, Any]) -> dict[str, Any]:
             "rows": [],
         }
     return {"run_id": run["run_id"], "status": "ok", "error": "", "rows": rows}
+
+
+def _trial_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
+    from rlbt.engine.sweep.search_runs import trial_rows  # a search trial: validation only
+
+    return trial_rows(run)
 
 
 def _rows(run: dict[str, Any]) -> list[dict[str, Any]]:

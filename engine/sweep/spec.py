@@ -61,9 +61,17 @@ class SweepSpec:
         return runs
 
 
+UNHASHED = ("tensorboard", "tensorboard_run")
+"""Settings that change no result (where live logs go): left out of ``run_id``,
+so turning ``--tensorboard`` on or off still resumes a sweep."""
+
+
 def run_id(run: dict[str, Any]) -> str:
     """Stable id of a run's settings (resume finds finished runs by it)."""
-    text = json.dumps({k: v for k, v in run.items() if k != "run_id"}, sort_keys=True)
+    kept = {k: v for k, v in run.items() if k != "run_id"}
+    if isinstance(kept.get("base"), dict):
+        kept["base"] = {k: v for k, v in kept["base"].items() if k not in UNHASHED}
+    text = json.dumps(kept, sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
@@ -184,8 +192,11 @@ def check_size(spec: SweepSpec) -> int:
 
 def config_for(run: dict[str, Any]) -> BacktestConfig:
     """The ``BacktestConfig`` of one run: base settings, its seed, and its grid
-    values (run settings by name, everything else a strategy param)."""
+    values (run settings by name, everything else a strategy param). With
+    ``--tensorboard DIR`` each run logs to ``DIR/<run_id>``."""
     base = dict(run["base"])
+    if base.get("tensorboard") is not None and "run_id" in run:
+        base["tensorboard_run"] = run["run_id"]
     params = dict(base.pop("params") or {})
     settings: dict[str, Any] = {}
     for key, value in run["grid"].items():
