@@ -125,7 +125,9 @@ def run(
 ) -> None:
     """Backtest STRATEGY on train and test slices beside buy-and-hold.
 
-    STRATEGY is a built-in name (see `rlbt strategies`) or package.module:Class.
+    STRATEGY is a built-in name (see `rlbt strategies`), an installed plugin's
+    name, path/to/file.py:Class (a file of your own) or package.module:Class;
+    sb3:PPO runs a Stable-Baselines3 algorithm.
     """
     from rlbt.engine.output.run_folder import (
         check_load_path,

@@ -39,6 +39,7 @@ class DataSummary:
     :param largest_gap: the longest interval between two consecutive bars
         (None for a single bar), whether or not it counts as a gap.
     :param largest_gap_after: the bar just before that interval.
+    :param largest_is_gap: whether that interval counts as a gap.
     :param head: the first rows.
     :param tail: the last rows.
     """
@@ -53,6 +54,7 @@ class DataSummary:
     largest_gap_after: pd.Timestamp | None
     head: pd.DataFrame
     tail: pd.DataFrame
+    largest_is_gap: bool = False
 
 
 def summarize(frame: pd.DataFrame, rows: int = 5) -> DataSummary:
@@ -83,13 +85,14 @@ def summarize(frame: pd.DataFrame, rows: int = 5) -> DataSummary:
         bars=len(frame),
         start=index[0],
         end=index[-1],
-        frequency=describe_span(median),
+        frequency=describe_frequency(median),
         gaps=int(is_gap.sum()),
         gap_rule=rule,
         largest_gap=steps[longest],
         largest_gap_after=index[longest],
         head=head,
         tail=tail,
+        largest_is_gap=bool(is_gap[longest]),
     )
 
 
@@ -102,11 +105,28 @@ _UNITS = (
 )
 
 
+# Calendar names for median spacings (in days): a month of bars is 28-31 days apart.
+_CALENDAR = (("daily", 1, 1), ("weekly", 7, 7), ("monthly", 28, 31), ("quarterly", 89, 92),
+             ("yearly", 365, 366))
+
+
+def describe_frequency(median: pd.Timedelta) -> str:
+    """The median spacing as a reader names it: ``"monthly (median 31 days apart)"``,
+    ``"5 minutes"`` for intraday data."""
+    days = median / pd.Timedelta(days=1)
+    for name, low, high in _CALENDAR:
+        if low <= days <= high:
+            return name if low == high else f"{name} (median {describe_span(median)} apart)"
+    return describe_span(median)
+
+
 def describe_span(span: pd.Timedelta) -> str:
-    """A duration in words, at most two units: ``"1 day"``, ``"2 hours 30 minutes"``."""
+    """A duration in words, at most two units: ``"1 day"``, ``"2 hours 30 minutes"``;
+    four weeks and more in days (``"31 days"``, never ``"4 weeks 3 days"``)."""
     parts: list[str] = []
     rest = span
-    for name, size in _UNITS:
+    units = _UNITS[1:] if span >= pd.Timedelta(weeks=4) else _UNITS
+    for name, size in units:
         count, rest = divmod(rest, size)
         if count:
             parts.append(f"{count} {name}{'s' if count != 1 else ''}")
@@ -125,9 +145,11 @@ def format_summary(summary: DataSummary) -> str:
         f"gaps       {summary.gaps:,} (intervals {summary.gap_rule})",
     ]
     if summary.largest_gap is not None:
+        # the longest interval is shown even when it is no gap (a weekend); say which
+        verdict = "a gap" if summary.largest_is_gap else "within the rule, so not a gap"
         lines.append(
-            f"longest    {describe_span(summary.largest_gap)} "
-            f"after {_stamp(summary.largest_gap_after)}"
+            f"longest    interval {describe_span(summary.largest_gap)} "
+            f"after {_stamp(summary.largest_gap_after)} ({verdict})"
         )
     lines += ["", "first rows:", summary.head.to_string(), "", "last rows:"]
     lines.append(summary.tail.to_string())

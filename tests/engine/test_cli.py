@@ -112,3 +112,11 @@ def test_failed_run_leaves_no_folder(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "never"
     result = runner.invoke(main, ["run", "sma-cross", "--data", "nope.csv", "--out", str(out)])
     assert result.exit_code == 1 and not out.exists()
+
+
+def test_run_help_shows_every_form_of_strategy_name() -> None:
+    result = CliRunner().invoke(main, ["run", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for form in ("`rlbt strategies`", "path/to/file.py:Class", "package.module:Class", "sb3:PPO"):
+        assert form in text, form

@@ -27,7 +27,7 @@ def test_daily_bars_count_closures_longer_than_four_days() -> None:
     summary = summarize(frame_at(days))
     assert summary.bars == 13
     assert (summary.start, summary.end) == (pd.Timestamp("2020-01-06"), pd.Timestamp("2020-01-28"))
-    assert summary.frequency == "1 day"
+    assert summary.frequency == "daily"
     assert summary.gaps == 1
     assert summary.largest_gap == pd.Timedelta(days=6)
     assert summary.largest_gap_after == pd.Timestamp("2020-01-21")
@@ -85,5 +85,26 @@ def test_format_summary_shows_the_figures_and_rows() -> None:
     text = format_summary(summarize(frame))
     assert "bars       800" in text
     assert "span       2019-01-01 to 2021-03-10 (799 calendar days, 2.2 years)" in text
-    assert "frequency  1 day" in text and "gaps       0 (intervals > 4 days between days)" in text
+    assert "frequency  daily" in text and "gaps       0 (intervals > 4 days between days)" in text
     assert "first rows:" in text and "2019-01-05" in text and "2021-03-10" in text
+
+
+@pytest.mark.parametrize(
+    ("freq", "said"),
+    [("W-FRI", "weekly"), ("ME", "monthly (median 31 days apart)"),
+     ("QE", "quarterly (median 92 days apart)"), ("YE", "yearly (median 365 days apart)"),
+     ("h", "1 hour")],
+)
+def test_frequency_is_named_as_a_calendar_reader_would(freq: str, said: str) -> None:
+    summary = summarize(frame_at(pd.date_range("2001-01-01", periods=40, freq=freq)))
+    assert summary.frequency == said
+    assert "weeks" not in summary.frequency
+
+
+def test_the_longest_interval_says_whether_it_is_a_gap() -> None:
+    weekdays = pd.bdate_range("2019-01-01", periods=30)  # weekends, no gap
+    text = format_summary(summarize(frame_at(weekdays)))
+    assert "gaps       0" in text and "(within the rule, so not a gap)" in text
+    holed = weekdays.delete(range(10, 16))
+    text = format_summary(summarize(frame_at(holed)))
+    assert "gaps       1" in text and "(a gap)" in text
