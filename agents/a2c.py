@@ -107,8 +107,8 @@ class ActorCritic(nn.Module):
 class A2CAgent(OnPolicyAgent[ActorCritic]):
     """A2C following the ``rlbt.agents.base.Agent`` contract.
 
-    Learn stats: ``policy_loss``, ``value_loss``, ``entropy``, ``loss``, ``updates``,
-    ``skipped_nonfinite``.
+    Learn stats: ``policy_loss``, ``value_loss``, ``entropy``, ``loss``, ``grad_norm``,
+    ``updates``, ``skipped_nonfinite``.
     """
 
     kind = "a2c"

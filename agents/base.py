@@ -169,26 +169,30 @@ def guarded_step(
     optimizer: torch.optim.Optimizer,
     parameters: Iterable[torch.nn.Parameter],
     max_grad_norm: float | None,
-) -> bool:
+) -> float | None:
     """Backpropagate ``loss``, clip and take one optimizer step, unless the
     loss or the gradient norm is not finite: then nothing reaches the weights
-    (the agents' documented non-finite policy) and it returns False.
+    (the agents' documented non-finite policy) and it returns None.
 
     :param loss: the scalar loss.
     :param optimizer: the optimizer of ``parameters``.
     :param parameters: the parameters to clip.
     :param max_grad_norm: clip threshold; None for no clipping.
+    :return: the gradient's global L2 norm *before* clipping (the agents'
+        ``grad_norm`` stat), or None when the step was skipped.
     """
     optimizer.zero_grad(set_to_none=True)
     if not torch.isfinite(loss):
-        return False
+        return None
     loss.backward()
+    # clip_grad_norm_ computes the norm whether or not it clips (inf: never), so
+    # reporting it costs nothing and changes no weight
     grad_norm = torch.nn.utils.clip_grad_norm_(parameters, max_grad_norm or math.inf)
     if not torch.isfinite(grad_norm):
         optimizer.zero_grad(set_to_none=True)
-        return False
+        return None
     optimizer.step()
-    return True
+    return float(grad_norm)
 
 
 UNPLANNED_STEPS = 10_000

@@ -258,7 +258,8 @@ class DQNAgent(FastPathMixin, StepPlan, CheckpointMixin):
     def learn(self) -> dict[str, float]:
         """Take ``gradient_steps`` gradient steps on sampled batches now.
 
-        :return: ``loss`` and ``q_mean`` (means over the finite steps, NaN if none),
+        :return: ``loss``, ``q_mean`` and ``grad_norm`` (the gradient's norm before
+            clipping; each the mean over this call's finite steps, NaN if none),
             ``epsilon``, ``updates`` and ``skipped_nonfinite`` (cumulative).
         :raises AgentError: when the replay memory holds fewer than ``batch_size`` transitions.
         """
@@ -268,7 +269,7 @@ class DQNAgent(FastPathMixin, StepPlan, CheckpointMixin):
                 f"learn() needs {cfg.batch_size} stored transitions (batch_size), "
                 f"the replay memory has {len(self.buffer)}"
             )
-        losses, q_means = [], []
+        steps: list[tuple[float, float, float]] = []  # (loss, q_mean, grad_norm) per step
         for _ in range(cfg.gradient_steps):
             if isinstance(self.buffer, PrioritizedReplayBuffer):
                 self.buffer.beta = self.beta
@@ -278,11 +279,14 @@ class DQNAgent(FastPathMixin, StepPlan, CheckpointMixin):
             else:
                 result = self._gradient_step(batch)
             if result is not None:
-                losses.append(result[0])
-                q_means.append(result[1])
+                steps.append(result)
+        # each figure's own 1-D mean, summed in the order it always was (same bits)
+        loss, q_mean, grad_norm = ([float(np.mean(column)) for column in zip(*steps, strict=True)]
+                                   if steps else [math.nan] * 3)
         self.last_stats = {
-            "loss": float(np.mean(losses)) if losses else math.nan,
-            "q_mean": float(np.mean(q_means)) if q_means else math.nan,
+            "loss": loss,
+            "q_mean": q_mean,
+            "grad_norm": grad_norm,
             "epsilon": self.epsilon,
             "updates": float(self.updates),
             "skipped_nonfinite": float(self.skipped_nonfinite),
@@ -313,8 +317,9 @@ class DQNAgent(FastPathMixin, StepPlan, CheckpointMixin):
             # only termination zeroes the bootstrap; truncation (end of data) still bootstraps
             return rewards + discounts * (1.0 - terminated) * next_q
 
-    def _gradient_step(self, batch: Batch) -> tuple[float, float] | None:
-        """One gradient step on ``batch``; None when skipped as non-finite."""
+    def _gradient_step(self, batch: Batch) -> tuple[float, float, float] | None:
+        """One gradient step on ``batch``: its loss, mean Q and gradient norm
+        (before clipping); None when skipped as non-finite."""
         def to_device(array: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(array).to(self.device)  # no copy on the CPU
 
@@ -327,8 +332,9 @@ class DQNAgent(FastPathMixin, StepPlan, CheckpointMixin):
         td_errors = (td_target - q_values).detach()
         loss_fn = F.smooth_l1_loss if self.config.huber else F.mse_loss
         loss = (to_device(batch.weights) * loss_fn(q_values, td_target, reduction="none")).mean()
-        if not guarded_step(loss, self.optimizer, self.q_network.parameters(),
-                            self.config.max_grad_norm):  # a NaN/inf never reaches the weights
+        grad_norm = guarded_step(loss, self.optimizer, self.q_network.parameters(),
+                                 self.config.max_grad_norm)
+        if grad_norm is None:  # a NaN/inf never reached the weights
             self.skipped_nonfinite += 1
             if not torch.isfinite(loss):
                 # priority ~0 for the bad transitions, so they are rarely drawn again
@@ -338,7 +344,7 @@ class DQNAgent(FastPathMixin, StepPlan, CheckpointMixin):
         self._write_priorities(batch, td_errors)
         if self.updates % self.config.target_every == 0:
             self._update_target()
-        return float(loss.item()), float(q_values.detach().mean().item())
+        return float(loss.item()), float(q_values.detach().mean().item()), grad_norm
 
     def _write_priorities(self, batch: Batch, td_errors: torch.Tensor | np.ndarray) -> None:
         if isinstance(self.buffer, PrioritizedReplayBuffer):

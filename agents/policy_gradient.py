@@ -28,6 +28,7 @@ cleared, so the bad transition is never used again.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -246,8 +247,9 @@ class OnPolicyAgent(CheckpointMixin, Generic[NetT]):
     def learn(self) -> dict[str, float]:
         """One gradient step on the stored rollout now, then clear it.
 
-        :return: the loss terms (NaN when the step was skipped as non-finite),
-            ``updates`` and ``skipped_nonfinite`` (cumulative).
+        :return: the loss terms, ``grad_norm`` (the gradient's norm before clipping;
+            NaN when the step was skipped as non-finite), ``updates`` and
+            ``skipped_nonfinite`` (cumulative).
         :raises AgentError: when no transition is stored.
         """
         if len(self.rollout) == 0:
@@ -256,22 +258,25 @@ class OnPolicyAgent(CheckpointMixin, Generic[NetT]):
             # a NaN / inf reward is handled below (the step is skipped): no NumPy warnings
             with np.errstate(invalid="ignore", over="ignore"):
                 losses = self._losses(self.rollout.batch())
-            self._gradient_step(losses["loss"])
+            grad_norm = self._gradient_step(losses["loss"])
         finally:
             self.rollout.clear()  # on-policy: used once, even when skipped
         self.last_stats = {name: float(value.item()) for name, value in losses.items()}
-        self.last_stats.update(updates=float(self.updates),
+        self.last_stats.update(grad_norm=math.nan if grad_norm is None else grad_norm,
+                               updates=float(self.updates),
                                skipped_nonfinite=float(self.skipped_nonfinite))
         return self.last_stats
 
-    def _gradient_step(self, loss: torch.Tensor) -> bool:
-        """Minimise ``loss`` by one Adam step; False when skipped as non-finite."""
-        if not guarded_step(loss, self.optimizer, self.network.parameters(),
-                            self.config.max_grad_norm):  # a NaN/inf never reaches the weights
+    def _gradient_step(self, loss: torch.Tensor) -> float | None:
+        """Minimise ``loss`` by one Adam step: the gradient norm before clipping,
+        None when skipped as non-finite."""
+        grad_norm = guarded_step(loss, self.optimizer, self.network.parameters(),
+                                 self.config.max_grad_norm)
+        if grad_norm is None:  # a NaN/inf never reached the weights
             self.skipped_nonfinite += 1
-            return False
+            return None
         self.updates += 1
-        return True
+        return grad_norm
 
     def state_dict(self, include_replay: bool = False) -> dict[str, Any]:
         """Everything needed to resume: weights, optimizer, counters, RNG, pending rollout.
@@ -306,7 +311,8 @@ class OnPolicyAgent(CheckpointMixin, Generic[NetT]):
 class PolicyGradientAgent(OnPolicyAgent[PolicyNetwork]):
     """REINFORCE following the ``rlbt.agents.base.Agent`` contract.
 
-    Learn stats: ``policy_loss``, ``entropy``, ``loss``, ``updates``, ``skipped_nonfinite``.
+    Learn stats: ``policy_loss``, ``entropy``, ``loss``, ``grad_norm``, ``updates``,
+    ``skipped_nonfinite``.
     """
 
     kind = "policy_gradient"

@@ -269,6 +269,10 @@ def strategies(name: str | None) -> None:
               help="Trials of --search (resume: the same --out continues up to N).")
 @click.option("--sampler", type=click.Choice(["tpe", "random", "cmaes"]), default=None,
               help="Optuna sampler of --search, seeded from --seeds [default: tpe].")
+@click.option("--pruner", type=click.Choice(["median", "none"]), default=None,
+              help="Stop a --search trial early when its validation score after an episode "
+                   "is below the median of the completed trials' (learning strategies) "
+                   "[default: median].")
 @click.option("--space", "space", multiple=True, metavar="KEY=LOW:HIGH[:OPT]",
               help="A searched key (repeatable): lr=1e-4:1e-2:log (log-uniform floats), "
                    "gamma=0.9:0.99 (floats), window=8:64 (whole bounds: integers), "

@@ -33,6 +33,9 @@ from rlbt.engine.output.progress import EpisodeBar, episode_progress
 from rlbt.engine.output.tensorboard_log import TrainingLog, check_tensorboard, open_training_log
 from rlbt.engine.validation import Selector, lookback, lookback_source, validation_split
 
+OnEpisode = Callable[[int, dict[str, float]], bool]
+"""``on_episode(episode, validation scores) -> stop`` (``train_and_select``)."""
+
 
 @dataclass
 class Trained:
@@ -50,9 +53,15 @@ class Trained:
 def train_and_select(
     contract: StrategyContract, params: dict[str, Any], train_slice: pd.DataFrame,
     config: BacktestConfig, annual: Annualisation, progress: bool,
+    on_episode: OnEpisode | None = None,
 ) -> Trained:
     """Build (or load) the agent, pretrain, run the episodes with validation,
-    restore the selected state."""
+    restore the selected state.
+
+    :param on_episode: called with each episode's number and validation scores
+        (``val_sharpe``, ``val_return``); True stops training there (a search's
+        pruning), the episodes run so far being selected from as usual.
+    """
     cls = contract.cls
     if config.tensorboard is not None:  # a bad folder is refused before anything runs
         check_tensorboard(config.tensorboard)
@@ -66,6 +75,7 @@ def train_and_select(
         plan(config.episodes * len(split.fit))
     pretraining = pretrain_agent(contract, params, agent, split.fit)
     selector = Selector(agent, config.select if split.start is not None else "last")
+    stopped = [False]
 
     def validate(episode: int) -> dict[str, float]:
         if split.start is None:
@@ -76,15 +86,19 @@ def train_and_select(
         run_params = {**as_tested, "learn": False}
         metrics = evaluate(cls, run_params, train_slice, split.start, config, annual)
         selector.offer(episode, metrics)
-        return {"val_sharpe": metrics["sharpe"], "val_return": metrics["total_return"]}
+        scores = {"val_sharpe": metrics["sharpe"], "val_return": metrics["total_return"]}
+        if on_episode is not None:
+            stopped[0] = bool(on_episode(episode, scores))
+        return scores
 
     with episode_progress(progress) as start_bar, training_log(config, cls) as live:
         if contract.trains_itself:
             log = train_in_env(cls, params, agent, split.fit, config, steps, start_bar, validate,
-                               live)
+                               live, stop=lambda: stopped[0])
         else:
-            log = train_agent(cls, params, agent, split.fit, config, start_bar, validate, live)
-    chosen = selector.restore(config.episodes)
+            log = train_agent(cls, params, agent, split.fit, config, start_bar, validate, live,
+                              stop=lambda: stopped[0])
+    chosen = selector.restore(len(log))  # the last episode run (all of them unless stopped)
     selection: dict[str, Any] = {"val": config.val if split.start is not None else 0.0}
     if steps:
         selection["timesteps"] = sum(steps)
@@ -149,6 +163,7 @@ def train_agent(
     start_bar: Callable[[str, int], EpisodeBar],
     after_episode: Callable[[int], dict[str, float]] | None = None,
     live: TrainingLog | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> pd.DataFrame:
     """Run ``config.episodes`` exploring, learning passes over ``frame``.
 
@@ -156,6 +171,7 @@ def train_agent(
         figures (validation scores) join that episode's row.
     :param live: the TensorBoard log: per-update figures from strategies with a
         ``tensorboard`` param, each episode's row from here.
+    :param stop: asked after each episode; True ends training there.
     :return: one row per episode: return, loss, q_mean, epsilon, final value, ...
     """
     rows = []
@@ -173,6 +189,8 @@ def train_agent(
                      **checked})
         if live is not None:
             live.episode(episode, rows[-1], int(stats.get("bars", len(frame))))
+        if stop is not None and stop():
+            break
     return pd.DataFrame(rows)
 
 
@@ -201,20 +219,26 @@ def train_in_env(
     start_bar: Callable[[str, int], EpisodeBar],
     after_episode: Callable[[int], dict[str, float]] | None = None,
     live: TrainingLog | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> pd.DataFrame:
     """Like ``train_agent``, for a strategy that ``TrainsItself``: episode i
     trains ``steps[i]`` env steps on ``frame`` (the strategy's own loop; only
-    the episode rows reach ``live``)."""
+    the episode rows reach ``live``; ``stop`` as there)."""
     owner: Any = cls  # checked TrainsItself where it was resolved
     rows = []
     for episode, count in enumerate(steps, start=1):
         bar = start_bar(f"episode {episode}/{len(steps)}", count)
-        stats = owner.train_episode(agent, frame, params, config, count, bar)
+        run_params = params
+        if live is not None and "tensorboard" in cls.params._getkeys():  # type: ignore[attr-defined]
+            run_params = {**params, "tensorboard": live}  # its own logger writes beside rlbt's
+        stats = owner.train_episode(agent, frame, run_params, config, count, bar)
         checked = after_episode(episode) if after_episode is not None else {}
         bar.finish({**stats, **checked})
         rows.append({"episode": episode, **stats, **checked})
         if live is not None:
             live.episode(episode, rows[-1], count)
+        if stop is not None and stop():
+            break
     return pd.DataFrame(rows)
 
 

@@ -10,7 +10,9 @@ last-value forecasts of the same bar, for the forecast metrics.
 
 The forecaster ("agent" param, built by ``build_agent``) needs
 ``predict(window) -> float`` and ``add_example(window, label)``; ``step()``
-and ``end_episode()`` are optional.
+and ``end_episode()`` are optional. With ``--tensorboard`` the stats that
+``step()`` returns go to the live log as ``AgentStrategy``'s do: their means
+every ``PROGRESS_EVERY`` bars.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pandas as pd
 
 from rlbt.engine.errors import ConfigError
 from rlbt.engine.params import Rule
+from rlbt.strategies.agent_strategy import PROGRESS_EVERY, _set_by_runner, summarise
 from rlbt.strategies.exposure import ExposureStrategy
 from rlbt.strategies.forecast_features import (
     feature_matrix,
@@ -48,11 +51,14 @@ class ForecastStrategy(ExposureStrategy):
         ("window_size", 32),  # past bars in each input window
         ("horizon", 1),  # bars ahead the forecast is for
         ("threshold", 0.0),  # minimum |forecast| (log return) to change position
+        # live training log (engine TrainingLog): update(bars, stats); set by the runner
+        ("tensorboard", None),
     )
     param_rules: ClassVar[dict[str, Rule]] = {
         "window_size": Rule(low=1, integer=True),
         "horizon": Rule(low=1, integer=True),
         "threshold": Rule(low=0.0, example="0.001 (a 0.1% forecast return)"),
+        "tensorboard": Rule(check=_set_by_runner),
     }
     lookback_params: ClassVar[tuple[str, ...]] = ("window_size", "horizon")
 
@@ -74,6 +80,8 @@ class ForecastStrategy(ExposureStrategy):
         self.forecasts: list[tuple[Any, float, float, float]] = []
         self._windows: list[np.ndarray] = []  # for batch comparison forecasts at the end
         self._losses: list[float] = []
+        self._learn_stats: list[dict[str, float]] = []
+        self._logged = 0  # learn stats already sent to the live log
         self._bars = 0
 
     @classmethod
@@ -131,6 +139,8 @@ class ForecastStrategy(ExposureStrategy):
         stats = self.forecaster.step() if hasattr(self.forecaster, "step") else None
         if stats and math.isfinite(stats.get("loss", math.nan)):
             self._losses.append(stats["loss"])
+        if stats and self.p.tensorboard is not None:  # kept only for the live log
+            self._learn_stats.append(stats)
 
     def _record(self, forecast: float) -> None:
         closes = self.data.close.get(size=MEAN_WINDOW)
@@ -149,10 +159,30 @@ class ForecastStrategy(ExposureStrategy):
 
     def _tick(self) -> None:
         self._bars += 1
-        if self.p.progress is not None and self._bars % 64 == 0:
-            self.p.progress(64, self.episode_stats())
+        if self._bars % PROGRESS_EVERY:
+            return
+        if self.p.progress is not None:
+            self.p.progress(PROGRESS_EVERY, self.episode_stats())
+        if self.p.tensorboard is not None:
+            self._log_updates()
+
+    def _log_updates(self) -> None:
+        """The means of the updates since the last call, to the live log."""
+        chunk = self._learn_stats[self._logged:]
+        self._logged = len(self._learn_stats)
+        if chunk:
+            self.p.tensorboard.update(self._bars, summarise(chunk, self._counters()))
+
+    def _counters(self) -> set[str]:
+        """The forecaster's running totals (``counter_stats``), logged as their last value."""
+        model = getattr(self.forecaster, "primary", self.forecaster)  # a ForecasterPair's LSTM
+        names: Any = (getattr(self.forecaster, "counter_stats", None)
+                      or getattr(model, "counter_stats", ()))
+        return set(names)
 
     def stop(self) -> None:
+        if self.p.tensorboard is not None:  # the updates of the last, partial chunk
+            self._log_updates()
         if self.p.learn and hasattr(self.forecaster, "end_episode"):
             self.forecaster.end_episode()
 

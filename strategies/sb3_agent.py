@@ -5,12 +5,19 @@ nothing, because an SB3 model learns only inside its own ``learn`` loop
 (``learns_online = False`` tells the runner, which then tests it frozen).
 ``state_dict`` / ``load_state_dict`` are the policy's, so ``--select best``
 keeps the best episode's policy; ``save`` writes SB3's own zip.
+
+With ``--tensorboard`` each ``learn`` call points SB3's own logger at the
+run's folder (``DIR/<run>/sb3``), so SB3's native ``train/*``, ``rollout/*``
+and ``time/*`` curves appear beside rlbt's; the logger only records, so the
+model learns the same bits with or without it.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +37,7 @@ class SB3Agent:
 
     def __init__(self, model: Any) -> None:
         self.model = model
+        self._log_carried: dict[str, Any] = {}  # SB3 figures not yet dumped (sb3_log)
 
     def act(self, obs: np.ndarray, explore: bool = False) -> int:
         """The model's action: sampled when ``explore``, else deterministic."""
@@ -43,12 +51,17 @@ class SB3Agent:
         """Nothing: SB3 learns in ``learn`` only (``learns_online``)."""
         return {}
 
-    def learn(self, steps: int, progress: Any = None) -> dict[str, float]:
-        """``steps`` more env steps of the model's own training; the figures of them."""
+    def learn(self, steps: int, progress: Any = None,
+              tensorboard: Path | None = None) -> dict[str, float]:
+        """``steps`` more env steps of the model's own training; the figures of them.
+
+        :param tensorboard: a folder for SB3's own TensorBoard output; None: none.
+        """
         counter = _Counter(progress)
-        # reset_num_timesteps=False: later episodes continue the schedules and the env.
-        self.model.learn(total_timesteps=steps, callback=counter, reset_num_timesteps=False,
-                         progress_bar=False)
+        with sb3_log(self.model, tensorboard, self._log_carried):
+            # reset_num_timesteps=False: later episodes continue the schedules and the env.
+            self.model.learn(total_timesteps=steps, callback=counter, reset_num_timesteps=False,
+                             progress_bar=False)
         return {"return": counter.reward_sum, "bars": float(counter.steps),
                 "timesteps": float(self.model.num_timesteps)}
 
@@ -74,6 +87,34 @@ class SB3Agent:
             if isinstance(exc, OSError):
                 raise CheckpointError(f"{target}: writing the model failed: {exc}") from exc
             raise
+
+
+@contextmanager
+def sb3_log(model: Any, folder: Path | None, carried: dict[str, Any]) -> Iterator[None]:
+    """SB3's logger writing TensorBoard events into ``folder`` for one ``learn``
+    call (a new event file each call, closed after it); nothing when ``folder``
+    is None. SB3 dumps an update's figures at its next dump: ``carried`` keeps
+    the ones not yet dumped for the next call, so the curves continue as in one
+    long ``learn`` (same steps, none twice) and no writer is left open."""
+    if folder is None:
+        yield
+        return
+    from stable_baselines3.common.logger import Logger, configure
+
+    logger = configure(str(folder), ["tensorboard"])
+    for name in _PENDING:
+        getattr(logger, name).update(carried.get(name, {}))
+    model.set_logger(logger)
+    try:
+        yield
+    finally:
+        carried.update({name: dict(getattr(logger, name)) for name in _PENDING})
+        logger.close()
+        model.set_logger(Logger(folder=None, output_formats=[]))  # never a closed writer
+
+
+_PENDING = ("name_to_value", "name_to_count", "name_to_excluded")
+"""The parts of an SB3 ``Logger`` that hold figures recorded but not yet dumped."""
 
 
 class _Counter(BaseCallback):

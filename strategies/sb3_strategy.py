@@ -10,6 +10,8 @@ runs ``model.learn`` on ``rlbt.gym.BarEnv`` over the fit part of the train
 slice, with the run's costs, slippage and params; ``--timesteps`` env steps
 in all (default: 10 per fit bar) are split over the episodes, each followed
 by the usual validation, so ``--select best`` keeps the best episode's policy.
+With ``--tensorboard`` SB3's own logger writes into the run's folder, under
+``sb3/`` (``SB3Agent.learn``).
 Evaluation is the normal bridge: the model's deterministic action at each bar
 (``SB3Agent``). SB3 models do not learn online, so the test slice is frozen.
 ``model.pt`` is SB3's zip; ``--load`` reads only its policy tensors
@@ -85,13 +87,18 @@ class SB3Strategy(AgentStrategy):
         steps: int, progress: Any,
     ) -> dict[str, float]:
         """``steps`` more steps of ``model.learn`` on a BarEnv over ``frame`` with
-        the run's settings (built once; later episodes continue its episode)."""
+        the run's settings (built once; later episodes continue its episode).
+        ``params["tensorboard"]`` (the runner's live log) sends SB3's own curves
+        to ``<its folder>/sb3``."""
+        live = params.get("tensorboard")
+        params = {k: v for k, v in params.items() if k != "tensorboard"}  # the env logs nothing
         if getattr(agent, "env_frame", None) is not frame:
             settings = dataclasses.replace(config, params={})
             env = BarEnv.from_frame(frame, None, params=params, config=settings, strategy=cls)
             agent.model.set_env(env)
             agent.env_frame = frame  # type: ignore[attr-defined]
-        return agent.learn(steps, progress)
+        folder = getattr(live, "folder", None)
+        return agent.learn(steps, progress, Path(folder) / "sb3" if folder is not None else None)
 
 
 class _Spaces(gym.Env[np.ndarray, np.int64]):

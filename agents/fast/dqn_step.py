@@ -256,7 +256,8 @@ class FastPathMixin:
         self.__dict__.update(state)
         self._fast = self._make_fast_path()
 
-    def _fast_gradient_step(self, fast: FastQStep, batch: Batch) -> tuple[float, float] | None:
+    def _fast_gradient_step(self, fast: FastQStep, batch: Batch
+                            ) -> tuple[float, float, float] | None:
         """``DQNAgent._gradient_step`` through the NumPy path: the same skips, counters,
         priorities and target updates."""
         cfg = self.config
@@ -274,7 +275,7 @@ class FastPathMixin:
         self._write_priorities(batch, result.td_errors)
         if self.updates % cfg.target_every == 0:
             self._update_target()
-        return result.loss, result.q_mean
+        return result.loss, result.q_mean, result.grad_norm  # the norm before clipping
 
     def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
         """Greedy actions for many observations at once (``act(obs, explore=False)`` per row).

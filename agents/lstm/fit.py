@@ -85,9 +85,9 @@ def _epoch(model: LSTMForecaster, windows: np.ndarray, labels: np.ndarray, train
     losses = []
     for start in range(0, order.size, batch):
         rows = order[start:start + batch]
-        loss = model.gradient_step(*model.scaled_batch(windows[rows], labels[rows]))
-        if loss is not None:
-            losses.append(loss)
+        step = model.gradient_step(*model.scaled_batch(windows[rows], labels[rows]))
+        if step is not None:
+            losses.append(step[0])  # (loss, grad_norm): the epoch table keeps the loss
     return {
         "epoch": float(epoch + 1),
         "train_loss": float(np.mean(losses)) if losses else float("nan"),

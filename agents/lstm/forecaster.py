@@ -243,8 +243,8 @@ class LSTMForecaster(CheckpointMixin):
     def learn(self) -> dict[str, float]:
         """Take ``gradient_steps`` steps on minibatches drawn uniformly from memory, now.
 
-        :return: ``loss`` (mean over the finite steps, in scaled units; NaN if none),
-            ``updates``, ``skipped_nonfinite`` and ``skipped_examples`` (cumulative).
+        :return: ``loss`` (scaled units), ``grad_norm`` (before clipping): means over the
+            finite steps, NaN if none; ``updates``, ``skipped_*`` (cumulative).
         :raises AgentError: when the memory holds fewer than ``batch_size`` examples.
         """
         cfg = self.config
@@ -253,14 +253,15 @@ class LSTMForecaster(CheckpointMixin):
                 f"learn() needs {cfg.batch_size} stored examples (batch_size), "
                 f"the memory has {len(self.memory)}"
             )
-        losses = []
+        steps = []
         for _ in range(cfg.gradient_steps):
             windows, labels = self.memory.sample(cfg.batch_size)
-            loss = self.gradient_step(*self.scaled_batch(windows, labels))
-            if loss is not None:
-                losses.append(loss)
-        self.last_stats = {"loss": float(np.mean(losses)) if losses else math.nan,
-                           **self._counters()}
+            step = self.gradient_step(*self.scaled_batch(windows, labels))
+            if step is not None:
+                steps.append(step)
+        loss, norm = ([float(np.mean(c)) for c in zip(*steps, strict=True)] if steps
+                      else [math.nan] * 2)
+        self.last_stats = {"loss": loss, "grad_norm": norm, **self._counters()}
         return self.last_stats
 
     def scaled_batch(
@@ -281,8 +282,9 @@ class LSTMForecaster(CheckpointMixin):
             return F.smooth_l1_loss(forecasts, targets)
         return F.mse_loss(forecasts, targets)
 
-    def gradient_step(self, x: torch.Tensor, y: torch.Tensor) -> float | None:
-        """One Adam step on a scaled batch; None when skipped as non-finite.
+    def gradient_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float] | None:
+        """One Adam step on a scaled batch: its loss and gradient norm (before
+        clipping); None when skipped as non-finite.
 
         :param x: scaled windows ``[B, window_size, n_features]``.
         :param y: scaled labels ``[B]``.
@@ -290,12 +292,13 @@ class LSTMForecaster(CheckpointMixin):
         self.network.train()
         with self._own_dropout_rng():
             loss = self.loss_fn(self.network(x), y)
-        if not guarded_step(loss, self.optimizer, self.network.parameters(),
-                            self.config.max_grad_norm):  # a NaN / inf never reaches the weights
+        norm = guarded_step(loss, self.optimizer, self.network.parameters(),
+                            self.config.max_grad_norm)
+        if norm is None:  # a NaN / inf never reached the weights
             self.skipped_nonfinite += 1
             return None
         self.updates += 1
-        return float(loss.item())
+        return float(loss.item()), norm
 
     def fit(
         self, windows: npt.ArrayLike, labels: npt.ArrayLike, epochs: int = 10,

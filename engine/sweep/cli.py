@@ -93,13 +93,13 @@ def spec_from_options(
     return spec, options
 
 
-_SEARCH_ONLY = ("trials", "sampler", "space")
+_SEARCH_ONLY = ("trials", "sampler", "pruner", "space")
 
 
 def search_options(
     merged: dict[str, Any], given: dict[str, Any], labels: dict[str, str]
 ) -> dict[str, Any] | None:
-    """``--search optuna``'s settings (space, trials, sampler), or ``None`` for a grid.
+    """``--search optuna``'s settings (space, trials, sampler, pruner), or ``None`` for a grid.
     A ``[search]`` table in the file is the space and turns the search on."""
     method: Any = merged.get("search")
     file_space: tuple[Any, ...] = ()
@@ -115,7 +115,7 @@ def search_options(
     if merged.get("trials") is None:
         raise ConfigError("--search optuna needs --trials N, the number of trials to run.")
     return {"method": method, "space": space, "trials": merged["trials"],
-            "sampler": merged.get("sampler") or "tpe"}
+            "sampler": merged.get("sampler") or "tpe", "pruner": merged.get("pruner") or "median"}
 
 
 def check_overlap(spec: SweepSpec, merged: dict[str, Any], labels: dict[str, str]) -> None:

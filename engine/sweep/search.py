@@ -14,10 +14,13 @@ each ask, seeded from the run's seed and the trial's number, so the draws do
 not depend on how many calls the study took. With several workers the order
 in which results come back changes what is asked next.
 
-Pruning: the runner scores a trial once, at its end (the selected episode's
-validation); there is no per-episode report to the parent, so nothing is
-pruned. At the end the best settings run once as an ordinary run, and its
-test slice is reported beside the number of trials (``search_out.py``).
+Pruning (``--pruner median``, the default; ``none`` turns it off): a
+learning trial reports each episode's validation score, and a trial worse
+than the median of the completed ones at the same episode stops early and is
+told PRUNED (``search_prune.py``: the worker decides from the curves the
+parent sent, the parent alone writes the study). A rule is never pruned.
+At the end the best settings run once as an ordinary run, and its test slice
+is reported beside the number of trials (``search_out.py``).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from rlbt.engine.sweep.executors import default_workers, run_local, run_ray
 from rlbt.engine.sweep.failures import one_line
 from rlbt.engine.sweep.search_checks import check_search
 from rlbt.engine.sweep.search_out import SearchResult, finish
+from rlbt.engine.sweep.search_prune import describe_pruning, payload, report_curve
 from rlbt.engine.sweep.search_space import Dimension, as_text
 from rlbt.engine.sweep.signals import sigterm_as_interrupt
 from rlbt.engine.sweep.spec import UNHASHED, SweepSpec, run_id
@@ -44,8 +48,6 @@ from rlbt.engine.sweep.summary import LOWER_IS_BETTER
 
 JOURNAL = "optuna.journal"
 STUDY = "rlbt-search"
-PRUNING = ("none: a trial is scored once, at its end (the runner reports no per-episode "
-           "validation to the search)")
 
 
 def search(
@@ -55,6 +57,7 @@ def search(
     *,
     trials: int,
     sampler: str = "tpe",
+    pruner: str = "median",
     executor: str = "local",
     workers: int | None = None,
     address: str | None = None,
@@ -66,15 +69,18 @@ def search(
 
     :param space: the searched keys (``search_space.py``).
     :param sampler: ``tpe`` (default), ``random`` or ``cmaes``.
+    :param pruner: ``median`` (default: Optuna's MedianPruner on the per-episode
+        validation scores) or ``none``; a rule is never pruned.
     :param rank: the metric optimised on the validation slice and reported on the test slice.
     """
     _check(spec, executor, workers, address, rank)
-    learning = check_search(spec, space, trials, sampler, rank, labels or {})
-    study = _open_study(out, spec, space, sampler, rank)
-    write_json(out / "sweep.json", {"spec": _describe(spec, space, sampler, rank, trials),
-                                    "search": True})
+    learning = check_search(spec, space, trials, sampler, rank, labels or {}, pruner)
+    pruning = describe_pruning(pruner, learning)
+    study = _open_study(out, spec, space, sampler, rank, pruning)
+    write_json(out / "sweep.json", {"spec": _describe(spec, space, sampler, rank, pruning,
+                                                      trials), "search": True})
     finished = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
-    asker = _Asker(study, spec, space, sampler, rank, learning, trials)
+    asker = _Asker(study, spec, space, sampler, rank, learning, trials, pruner)
     interrupted = False
     with _progress(progress, trials, min(finished, trials), asker.runs) as advance:
 
@@ -100,9 +106,10 @@ class _Asker:
     """Turns Optuna trials into sweep runs (``pending``) and results into tells."""
 
     def __init__(self, study: Any, spec: SweepSpec, space: tuple[Dimension, ...], sampler: str,
-                 rank: str, learning: bool, trials: int) -> None:
+                 rank: str, learning: bool, trials: int, pruner: str) -> None:
         self.study, self.spec, self.space = study, spec, space
         self.sampler, self.rank, self.learning, self.trials = sampler, rank, learning, trials
+        self.pruner = pruner
         self.runs: dict[str, dict[str, Any]] = {}  # run_id -> run, for failure lines
         self._live: dict[int, Any] = {}  # trial number -> optuna Trial, until told
 
@@ -136,20 +143,30 @@ class _Asker:
             "trial": trial.number,
         }
         run["run_id"] = run_id(run)
+        # after the id: the curves so far are how to prune, not what the trial is
+        run["pruning"] = payload(self.study, self.pruner, self.learning)
         trial.set_user_attr("run_id", run["run_id"])
         self._live[trial.number] = trial
         self.runs[run["run_id"]] = run
         return run
 
     def tell(self, record: dict[str, Any]) -> None:
-        """Tell Optuna a finished trial: its validation value, or FAIL with the error."""
+        """Tell Optuna a finished trial: its per-episode validation scores, then
+        its validation value, PRUNED, or FAIL with the error."""
         import optuna
 
         run = self.runs[record["run_id"]]
         trial = self._live.pop(run["trial"])
-        value = record["rows"][0]["value"] if record["status"] == "ok" else math.nan
+        row = record["rows"][0] if record["status"] == "ok" else {}
+        report_curve(trial, row.get("curve", ()))
+        if row.get("episodes") is not None:
+            trial.set_user_attr("episodes", int(row["episodes"]))
+        if row.get("pruned"):
+            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            return
+        value = row.get("value", math.nan)
         if record["status"] == "ok" and isinstance(value, (int, float)) and math.isfinite(value):
-            trial.set_user_attr("bars_per_year", record["rows"][0]["bars_per_year"])
+            trial.set_user_attr("bars_per_year", row["bars_per_year"])
             self.study.tell(trial, float(value))
             return
         error = record["error"] if record["status"] != "ok" else (
@@ -176,7 +193,7 @@ def make_sampler(kind: str, seed: int, number: int) -> Any:
 
 
 def _open_study(out: Path, spec: SweepSpec, space: tuple[Dimension, ...], sampler: str,
-                rank: str) -> Any:
+                rank: str, pruning: str) -> Any:
     """The study in ``out/optuna.journal``, created or loaded; refused when the
     folder holds a search of other settings (resuming it would mix two searches)."""
     import optuna
@@ -194,7 +211,8 @@ def _open_study(out: Path, spec: SweepSpec, space: tuple[Dimension, ...], sample
                  else optuna.study.StudyDirection.MAXIMIZE)
     study = optuna.create_study(study_name=STUDY, storage=storage, load_if_exists=True,
                                 direction=direction)
-    settings = json.loads(json.dumps(_describe(spec, space, sampler, rank, None), default=str))
+    settings = json.loads(json.dumps(_describe(spec, space, sampler, rank, pruning, None),
+                                     default=str))
     known = study.user_attrs.get("rlbt_settings")
     if known is None:
         study.set_user_attr("rlbt_settings", settings)
@@ -206,13 +224,13 @@ def _open_study(out: Path, spec: SweepSpec, space: tuple[Dimension, ...], sample
 
 
 def _describe(spec: SweepSpec, space: tuple[Dimension, ...], sampler: str, rank: str,
-              trials: int | None) -> dict[str, Any]:
+              pruning: str, trials: int | None) -> dict[str, Any]:
     """What the search is (sweep.json); without ``trials``, what resume must match."""
     base = {k: v for k, v in spec.base.to_dict().items() if k not in UNHASHED}
     described: dict[str, Any] = {
         "strategy": spec.strategy, "dataset": spec.datasets[0], "seed": spec.seeds[0],
         "base": base, "space": {d.name: d.describe() for d in space}, "sampler": sampler,
-        "objective": f"validation {rank}", "pruning": PRUNING,
+        "objective": f"validation {rank}", "pruning": pruning,
     }
     if trials is not None:
         described["trials"] = trials

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from rlbt.engine.errors import ConfigError
 from rlbt.engine.sweep.checks import check_rank, check_runnable
+from rlbt.engine.sweep.search_prune import PRUNERS
 from rlbt.engine.sweep.search_runs import LEARNING_METRICS
 from rlbt.engine.sweep.search_space import Dimension
 from rlbt.engine.sweep.spec import SweepSpec
@@ -21,13 +22,16 @@ SEARCH_EXTRA = 'pip install "rlbt[search]"'
 
 
 def check_search(spec: SweepSpec, space: tuple[Dimension, ...], trials: object, sampler: str,
-                 rank: str, labels: Mapping[str, str]) -> bool:
+                 rank: str, labels: Mapping[str, str], pruner: object = "median") -> bool:
     """Refuse a search that cannot run as asked; returns whether the strategy learns."""
     from rlbt.engine.contracts import check_strategy
     from rlbt.engine.plugins.registry import resolve_strategy
 
     require_optuna()
     _check_shape(spec, space, trials, sampler, labels)
+    if pruner not in PRUNERS:  # a sweep file's value reaches here unchecked by click
+        raise ConfigError(f"{labels.get('pruner', '--pruner')} {pruner!r}: expected one of "
+                          f"{', '.join(PRUNERS)}.")
     check_rank(rank, labels.get("rank", "--rank"))
     learning = check_strategy(spec.strategy, resolve_strategy(spec.strategy)).learning
     if learning and rank not in LEARNING_METRICS:

@@ -24,7 +24,8 @@ def run_search(spec: SweepSpec, options: dict[str, Any]) -> int:
     settings = options["search"]
     result = search(
         spec, settings["space"], options["out"], trials=settings["trials"],
-        sampler=settings["sampler"], executor=options["executor"], workers=options["workers"],
+        sampler=settings["sampler"], pruner=settings["pruner"],
+        executor=options["executor"], workers=options["workers"],
         address=options["address"], rank=options["rank"], progress=True,
         labels=options["labels"],
     )
@@ -43,11 +44,16 @@ def print_search(result: SearchResult, rank: str, out: Any, console: Console | N
         from rlbt.engine.sweep.summary import LOWER_IS_BETTER
 
         ranked = done.sort_values(column, ascending=rank in LOWER_IS_BETTER, kind="stable")
-        console.print(_table(ranked.drop(columns=["state", "error"]).head(_SHOWN),
+        console.print(_table(ranked.drop(columns=["state", "episodes", "error"]).head(_SHOWN),
                              f"search: validation {rank} per trial (best first)"))
     best = result.best
     if best:
         _print_best(console, best, rank)
+    if result.pruned:
+        noun = "trial" if result.pruned == 1 else "trials"
+        console.print(f"{result.pruned} {noun} pruned: stopped after an episode whose "
+                      "validation score was below the median of the completed trials' "
+                      "(trials.csv: state PRUNED, episodes run).", highlight=False)
     if result.skipped:
         console.print(f"{result.skipped} finished trials found in {out} were not run again.")
     for run_id, error in result.failures.items():
@@ -59,7 +65,8 @@ def print_search(result: SearchResult, rank: str, out: Any, console: Console | N
 
 def _print_best(console: Console, best: dict[str, Any], rank: str) -> None:
     params = ", ".join(f"{k}={v}" for k, v in best["params"].items())
-    console.print(f"Best of {best['trials']} trials ({best['complete']} scored): trial "
+    console.print(f"Best of {best['trials']} trials ({best['complete']} scored, "
+                  f"{best.get('pruned', 0)} pruned): trial "
                   f"{best['best_trial']}, {params}: validation {rank} "
                   f"{_num(best['validation_value'])}.", highlight=False)
     if "test_error" in best:

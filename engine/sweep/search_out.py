@@ -1,7 +1,9 @@
 """What a search leaves in its folder, rebuilt from the study each call:
-``trials.csv`` (one row per trial: number, state, validation value, settings,
-error), ``failures.json`` (as for grids: run id -> error) and ``best.json``
-(the best trial's settings and validation value, and the test slice of one
+``trials.csv`` (one row per trial: number, state COMPLETE / PRUNED / FAIL,
+validation value (a pruned trial's: its last episode's), episodes run,
+settings, error), ``failures.json (as for grids: run id -> error) and ``best.json``
+(the best trial's settings and validation value, the counts of trials,
+completed and pruned ones, and the test slice of one
 ordinary run with those settings, with the deflated Sharpe for the number of
 trials when the objective is the Sharpe ratio)."""
 
@@ -32,6 +34,8 @@ class SearchResult:
     skipped: int = 0
     """Trials found finished in the folder and not run again."""
     interrupted: bool = False
+    pruned: int = 0
+    """Trials stopped early by the pruner."""
 
 
 def finish(study: Any, spec: SweepSpec, space: tuple[Dimension, ...], rank: str, out: Path,
@@ -49,11 +53,13 @@ def finish(study: Any, spec: SweepSpec, space: tuple[Dimension, ...], rank: str,
     }
     write_json(out / "failures.json", failures)
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in trials)
     best: dict[str, Any] = {}
     if complete and final:
         best = _best(study.best_trial, complete, spec, rank, len(trials))
+        best = {**best, "pruned": pruned}
         write_json(out / "best.json", best)
-    return SearchResult(table, best, failures)
+    return SearchResult(table, best, failures, pruned=pruned)
 
 
 def trials_table(trials: list[Any], space: tuple[Dimension, ...], rank: str) -> pd.DataFrame:
@@ -61,14 +67,18 @@ def trials_table(trials: list[Any], space: tuple[Dimension, ...], rank: str) -> 
     rows = []
     for t in trials:
         row: dict[str, Any] = {"trial": t.number, "state": t.state.name,
-                               f"val_{rank}": t.value if t.value is not None else math.nan}
+                               f"val_{rank}": t.value if t.value is not None else math.nan,
+                               "episodes": t.user_attrs.get("episodes")}
         row.update({d.name: as_text(t.params[d.name]) if d.name in t.params else ""
                     for d in space})
         row["run_id"] = t.user_attrs.get("run_id", "")
         row["error"] = t.user_attrs.get("error", "")
         rows.append(row)
-    columns = ["trial", "state", f"val_{rank}", *(d.name for d in space), "run_id", "error"]
-    return pd.DataFrame(rows, columns=columns)
+    columns = ["trial", "state", f"val_{rank}", "episodes", *(d.name for d in space), "run_id",
+               "error"]
+    table = pd.DataFrame(rows, columns=columns)
+    table["episodes"] = table["episodes"].astype("Int64")  # whole numbers; empty for a rule
+    return table
 
 
 def _best(trial: Any, complete: list[Any], spec: SweepSpec, rank: str,

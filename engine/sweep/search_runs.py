@@ -5,6 +5,9 @@ VALIDATION part of the train slice. No bar of the test slice is run.
   selected episode's validation metric (``engine/training.py``: the last
   ``--val`` of the train slice after a purge gap): ``sharpe`` or
   ``total_return``. Only training and validation run, no train or test pass.
+  Its per-episode validation scores go back with the value (the parent
+  reports them to Optuna), and with ``run["pruning"]`` it may stop early
+  (``search_prune.py``).
 - A rule (``sma-cross``) has nothing to train: it runs on the train slice
   alone, split at ``1 - --val``, and is scored by its metric over that last
   part (the earlier bars are its history, as a test slice's are).
@@ -22,7 +25,9 @@ LEARNING_METRICS = {"sharpe": "val_sharpe", "total_return": "val_return"}
 
 
 def trial_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
-    """``[{"value": validation metric, "bars_per_year": ...}]`` of one trial."""
+    """``[{"value": validation metric, "bars_per_year": ..., "curve": [(episode,
+    score), ...], "episodes": run, "pruned": bool}]`` of one trial (a rule: no
+    curve, ``episodes`` None, never pruned)."""
     from rlbt.engine.contracts import check_strategy
     from rlbt.engine.data.prices import load_prices
     from rlbt.engine.params import coerce_params
@@ -43,22 +48,31 @@ def trial_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
                   "a larger --split (or a later --train-end)")
     annual = annualisation(frame, config)
     if contract.learning:
-        value = _learning_value(contract, params, split.train, config, annual, run["objective"])
-    else:
-        value = _rule_value(run["strategy"], split.train, config, annual, run["objective"])
-    return [{"value": value, "bars_per_year": annual.bars_per_year}]
+        return [{**_learning_value(contract, params, split.train, config, annual,
+                                   run["objective"], run.get("pruning")),
+                 "bars_per_year": annual.bars_per_year}]
+    value = _rule_value(run["strategy"], split.train, config, annual, run["objective"])
+    return [{"value": value, "bars_per_year": annual.bars_per_year, "curve": [],
+             "episodes": None, "pruned": False}]
 
 
 def _learning_value(contract: Any, params: dict[str, Any], train: Any, config: Any,
-                    annual: Any, metric: str) -> float:
+                    annual: Any, metric: str, pruning: dict[str, Any] | None) -> dict[str, Any]:
+    from rlbt.engine.sweep.search_prune import EpisodePruner
     from rlbt.engine.training import train_and_select
 
-    trained = train_and_select(contract, params, train, config, annual, progress=False)
+    column = LEARNING_METRICS[metric]
+    pruner = EpisodePruner(pruning, column, config.episodes) if pruning else None
+    trained = train_and_select(contract, params, train, config, annual, progress=False,
+                               on_episode=pruner)
     log = trained.log
     chosen = trained.selection.get("selected_episode")
-    if chosen is None or log.empty:
-        return float("nan")
-    return float(log.loc[log["episode"] == chosen, LEARNING_METRICS[metric]].iloc[0])
+    value = (float("nan") if chosen is None or log.empty
+             else float(log.loc[log["episode"] == chosen, column].iloc[0]))
+    curve = ([] if log.empty or column not in log
+             else [(int(e), float(v)) for e, v in zip(log["episode"], log[column], strict=True)])
+    return {"value": value, "curve": curve, "episodes": len(log),
+            "pruned": bool(pruner and pruner.pruned)}
 
 
 def _rule_value(strategy: str, train: Any, config: Any, annual: Any, metric: str) -> float:

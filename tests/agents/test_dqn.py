@@ -159,7 +159,8 @@ def test_observe_returns_stats_when_it_learns(make_dqn: MakeDQN) -> None:
     assert agent.updates == 6  # gradient_steps each time
     stats = results[-1]
     assert stats is not None
-    assert set(stats) == {"loss", "q_mean", "epsilon", "updates", "skipped_nonfinite"}
+    assert set(stats) == {"loss", "q_mean", "grad_norm", "epsilon", "updates",
+                          "skipped_nonfinite"}
     assert math.isfinite(stats["loss"]) and math.isfinite(stats["q_mean"])
 
 

@@ -158,7 +158,8 @@ def test_trains_every_learn_every_bars_after_warmup() -> None:
         stats = model.step()
         if stats is not None:
             trained_at.append(model.examples)
-            assert set(stats) == {"loss", "updates", "skipped_nonfinite", "skipped_examples"}
+            assert set(stats) == {"loss", "grad_norm", "updates", "skipped_nonfinite",
+                                  "skipped_examples"}
     assert trained_at[0] >= 40 and set(np.diff(trained_at)) == {3}
     assert model.updates == 2 * len(trained_at) and model.bars == 60
 

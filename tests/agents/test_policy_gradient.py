@@ -144,7 +144,7 @@ def test_learn_returns_the_loss_terms_and_counters(make_agent: MakeAgent) -> Non
     for t in range(5):
         agent.observe(one_hot(t % 4, 4), t % 4, float(t), one_hot(0, 4), False, False)
     stats = agent.learn()
-    expected = {"policy_loss", "entropy", "loss", "updates", "skipped_nonfinite"}
+    expected = {"policy_loss", "entropy", "loss", "grad_norm", "updates", "skipped_nonfinite"}
     if isinstance(agent, A2CAgent):
         expected.add("value_loss")
     assert set(stats) == expected

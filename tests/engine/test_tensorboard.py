@@ -31,8 +31,12 @@ PER_EPISODE = ("rollout/ep_rew_mean", "eval/val_sharpe", "eval/val_return", "equ
 
 
 def _scalars(root: Path) -> dict[str, list[tuple[int, float]]]:
-    """Every scalar series of the one run directory under ``root``."""
-    (run_dir,) = root.iterdir()
+    """Every scalar series of the one run directory under ``root`` (or of ``root``
+    itself when it holds event files)."""
+    if any(p.name.startswith("events.") for p in root.iterdir()):
+        run_dir = root
+    else:
+        (run_dir,) = root.iterdir()
     acc = EventAccumulator(str(run_dir))
     acc.Reload()
     return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
@@ -59,7 +63,7 @@ def test_dqn_writes_per_update_and_per_episode_curves(dqn_runs: dict[str, Any]) 
         list(log["val_sharpe"]), rel=1e-6)
     bars = int(log["bars"].sum())
     for tag in ("train/loss", "rlbt/q_mean", "rollout/exploration_rate", "train/n_updates",
-                "rlbt/skipped_nonfinite"):
+                "rlbt/skipped_nonfinite", "rlbt/grad_norm"):
         steps = [step for step, _ in series[tag]]
         assert len(steps) >= 4 and steps == sorted(set(steps)), tag  # strictly increasing
         assert steps[0] > 0 and steps[-1] <= bars, tag  # env steps over both episodes
@@ -67,6 +71,7 @@ def test_dqn_writes_per_update_and_per_episode_curves(dqn_runs: dict[str, Any]) 
     updates = [v for _, v in series["train/n_updates"]]
     assert updates == sorted(updates) and updates[-1] == log["updates"].iloc[-1]
     assert all(0 <= v <= 1 for _, v in series["rollout/exploration_rate"])
+    assert all(v > 0 for _, v in series["rlbt/grad_norm"])  # the norm before clipping
 
 
 def test_tensorboard_changes_no_result(dqn_runs: dict[str, Any], tmp_path: Path) -> None:
@@ -83,7 +88,7 @@ def test_a2c_logs_sb3_named_policy_terms(tmp_path: Path) -> None:
     result = backtest("a2c", "orcl", tensorboard=str(tmp_path), **RUN)
     series = _scalars(tmp_path)
     for tag in ("train/policy_gradient_loss", "train/value_loss", "train/entropy_loss",
-                "train/loss", "train/n_updates"):
+                "train/loss", "train/n_updates", "rlbt/grad_norm"):
         steps = [step for step, _ in series[tag]]
         assert len(steps) >= 4 and steps == sorted(set(steps)), tag
     # SB3's entropy_loss is minus the entropy (two actions: entropy in (0, ln 2])
@@ -92,6 +97,72 @@ def test_a2c_logs_sb3_named_policy_terms(tmp_path: Path) -> None:
     assert [step for step, _ in series["episode/entropy"]] == [1, 2]
     assert [v for _, v in series["episode/entropy"]] == pytest.approx(
         list(result.training_log["entropy"]), rel=1e-6)
+
+
+def _steps_over_both_episodes(series: dict[str, list[tuple[int, float]]], tag: str,
+                              bars: list[int]) -> None:
+    steps = [step for step, _ in series[tag]]
+    assert len(steps) >= 4 and steps == sorted(set(steps)), tag  # strictly increasing
+    assert steps[0] > 0 and bars[0] < steps[-1] <= sum(bars), tag
+
+
+LSTM = {"compare_forest": False, "hidden_size": 8}
+SAME_RESULT = [("dqn", {"fast": False}, RUN), ("a2c", {}, RUN),
+               ("lstm", LSTM, {"start": "2013-01-01", "episodes": 2})]
+
+
+@pytest.mark.parametrize(("name", "params", "run"), SAME_RESULT,
+                         ids=["dqn-fast=false", "a2c", "lstm"])
+def test_grad_norm_logged_and_no_result_changed(tmp_path: Path, name: str,
+                                                params: dict[str, Any],
+                                                run: dict[str, Any]) -> None:
+    logs = tmp_path / "tb"
+    with_log = backtest(name, "orcl", tensorboard=str(logs), params=params, **run)
+    without = backtest(name, "orcl", params=params, **run)
+    write_run(with_log, tmp_path / "a")
+    write_run(without, tmp_path / "b")
+    assert (tmp_path / "a" / "metrics.json").read_bytes() == (
+        tmp_path / "b" / "metrics.json").read_bytes()
+    assert with_log.training_log.equals(without.training_log)
+    series = _scalars(logs)
+    bars = [int(b) for b in with_log.training_log["bars"]]
+    for tag in ("rlbt/grad_norm", "train/loss", "train/n_updates"):
+        _steps_over_both_episodes(series, tag, bars)
+    assert all(v > 0 for _, v in series["rlbt/grad_norm"])
+
+
+def test_lstm_logs_per_update_and_per_episode(tmp_path: Path) -> None:
+    result = backtest("lstm", "orcl", tensorboard=str(tmp_path), params=LSTM,
+                      start="2013-01-01", episodes=2)
+    series = _scalars(tmp_path)
+    bars = [int(b) for b in result.training_log["bars"]]
+    for tag in ("rlbt/skipped_nonfinite", "rlbt/skipped_examples"):
+        _steps_over_both_episodes(series, tag, bars)
+    updates = [v for _, v in series["train/n_updates"]]  # a counter: its last value
+    assert updates == sorted(updates) and updates[-1] > updates[0] > 0
+    for tag in ("episode/loss", "eval/val_sharpe", "equity/value"):
+        assert [step for step, _ in series[tag]] == [1, 2], tag
+    assert [v for _, v in series["episode/loss"]] == pytest.approx(
+        list(result.training_log["loss"]), rel=1e-6)
+
+
+def test_sb3_writes_its_own_tags_under_the_run_folder(tmp_path: Path) -> None:
+    pytest.importorskip("stable_baselines3")
+    run = {"start": "2001-01-01", "end": "2002-12-31", "timesteps": 512, "episodes": 2,
+           "params": {"n_steps": 64, "batch_size": 32, "window": 8}}
+    with_log = backtest("sb3:PPO", "orcl", tensorboard=str(tmp_path / "tb"), **run)
+    without = backtest("sb3:PPO", "orcl", **run)
+    write_run(with_log, tmp_path / "a")
+    write_run(without, tmp_path / "b")
+    assert (tmp_path / "a" / "metrics.json").read_bytes() == (
+        tmp_path / "b" / "metrics.json").read_bytes()
+    assert [s for s, _ in _scalars(tmp_path / "tb")["rollout/ep_rew_mean"]] == [1, 2]  # rlbt's
+    (run_dir,) = (tmp_path / "tb").iterdir()
+    sb3 = _scalars(run_dir / "sb3")  # SB3's own logger, one event file per episode
+    assert {"train/loss", "train/value_loss", "train/entropy_loss", "time/fps"} <= set(sb3)
+    steps = [step for step, _ in sb3["train/loss"]]
+    # PPO's n_steps=64 iterations over both episodes: SB3's own cadence, no step twice
+    assert steps == sorted(set(steps)) and steps[0] == 128 and steps[-1] == 512
 
 
 def test_cli_flag_and_environment_variable(tmp_path: Path) -> None:
