@@ -12,10 +12,19 @@ from rlbt.engine.compat import bt
 
 
 class EquityCurve(bt.Analyzer):
-    """Per bar: datetime, portfolio value, cash and position size of data0."""
+    """Per bar: datetime, portfolio value, cash and position size of data0
+    (a portfolio strategy's gross exposure, the sum of its absolute weights)."""
 
     def start(self) -> None:
         self.rows: list[tuple[Any, float, float, float]] = []
+        gross = getattr(self.strategy, "gross_exposure", None)
+        if callable(gross):
+            self.next = self._next_portfolio  # type: ignore[method-assign]
+
+    def _next_portfolio(self) -> None:
+        broker = self.strategy.broker
+        self.rows.append((self.data.datetime[0], broker.getvalue(), broker.getcash(),
+                          self.strategy.gross_exposure()))
 
     def next(self) -> None:
         broker = self.strategy.broker
@@ -64,12 +73,13 @@ class TradeLog(bt.Analyzer):
                 "commission": trade.commission,
                 "bars": trade.barlen,
                 "status": "closed",
+                "asset": trade.data._name,
             }
         )
 
     def stop(self) -> None:
-        last_close = float(self.data.close[0])
         for trade in self._open.values():
+            last_close = float(trade.data.close[0])  # its own asset's close
             unrealised = trade.size * (last_close - trade.price) + trade.pnl
             self.trades.append(
                 {
@@ -81,8 +91,9 @@ class TradeLog(bt.Analyzer):
                     "pnl": unrealised,
                     "pnl_net": unrealised - trade.commission,
                     "commission": trade.commission,
-                    "bars": len(self.data) - trade.baropen,
+                    "bars": len(trade.data) - trade.baropen,
                     "status": "open",
+                    "asset": trade.data._name,
                 }
             )
 
@@ -92,6 +103,8 @@ class TradeLog(bt.Analyzer):
 
 TRADE_COLUMNS = ("entry_time", "exit_time", "size", "entry_price", "exit_price", "pnl",
                  "pnl_net", "commission", "bars", "status")
+PORTFOLIO_COLUMN = "asset"
+"""Trades and orders of a portfolio run carry their asset (first column)."""
 ORDER_COLUMNS = ("created", "executed", "side", "size", "filled", "price", "commission",
                  "status", "reason")
 
@@ -129,5 +142,6 @@ class OrderLog(bt.Analyzer):
                 "commission": executed.comm,
                 "status": status,
                 "reason": "" if status == "Completed" else _REASONS.get(status, _UNFILLED),
+                "asset": order.data._name,
             })
         return rows

@@ -15,6 +15,7 @@ from rlbt.engine.analyzers import EquityCurve, OrderLog, TradeLog
 from rlbt.engine.compat import bt
 from rlbt.engine.config import BacktestConfig
 from rlbt.engine.data.feed import make_feed
+from rlbt.engine.data.panel import asset_frame, is_panel, panel_assets
 from rlbt.engine.lean_broker import LeanBroker, reads_order_states
 from rlbt.engine.training_broker import TrainingBroker, reads_trades
 
@@ -50,7 +51,11 @@ def build_cerebro(
         # A pass nobody audits (no analyzers, no trade notices) needs no Order objects.
         quick = not analyzers and not reads_trades(strategy_cls)
         cerebro.broker = TrainingBroker() if quick else LeanBroker()
-    cerebro.adddata(make_feed(frame))
+    if is_panel(frame):  # a portfolio: one feed per asset, named, on one calendar
+        for asset in panel_assets(frame):
+            cerebro.adddata(make_feed(asset_frame(frame, asset), name=asset))
+    else:
+        cerebro.adddata(make_feed(frame))
     cerebro.broker.setcash(cash)
     cerebro.broker.setcommission(commission=commission)
     # slip_open: every rlbt fill is at an open, which backtrader exempts by default.

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from rlbt.engine.config import BacktestConfig
-from rlbt.engine.data.prices import load_prices
+from rlbt.engine.data.panel import asset_frame, is_panel, panel_assets
+from rlbt.engine.portfolio_run import load_data
 from rlbt.engine.runner import backtest
 from rlbt.engine.split import split_frame
 
@@ -75,7 +76,7 @@ def check_lookahead(
         data's so that every variant trains on the same bars.
     """
     config = dataclasses.replace(config or BacktestConfig(), **settings)
-    frame = load_prices(data, date_format=config.date_format, start=config.start, end=config.end)
+    frame, _ = load_data(data, config)  # one asset, or a panel: every feed is cut and mirrored
     split = split_frame(frame, config)
     pinned = dataclasses.replace(  # no live curves: each trace is not a run of its own
         config, train_end=str(frame.index[split.train_bars - 1]), start=None, end=None,
@@ -96,7 +97,12 @@ def check_lookahead(
 
 def mirror_future(frame: pd.DataFrame, cut: int) -> pd.DataFrame:
     """``frame`` with every bar from ``cut`` on mirrored in log price around the
-    close before the cut: rises become falls. Still valid OHLC data."""
+    close before the cut: rises become falls. Still valid OHLC data. A panel's
+    assets are each mirrored around their own close."""
+    if is_panel(frame):
+        assets = {a: mirror_future(asset_frame(frame, a), cut) for a in panel_assets(frame)}
+        mirrored_panel = pd.concat(assets, axis=1).swaplevel(0, 1, axis=1)
+        return mirrored_panel.reindex(columns=frame.columns)
     out = frame.copy()
     pivot = np.log(frame["close"].iloc[cut - 1])
     future = frame.iloc[cut:]
@@ -116,7 +122,7 @@ def _trace(strategy: str | type, frame: pd.DataFrame, config: BacktestConfig) ->
     trace: Trace = {}
 
     def probe(strat: Any) -> None:
-        when, action, exposure = strat.decisions[-1]
+        when, action, exposure = _decision(strat)
         # Agents without state_dict() are compared by their decisions alone.
         state_dict = getattr(getattr(strat, "agent", None), "state_dict", None)
         digest = state_digest(state_dict()) if callable(state_dict) else ""
@@ -125,6 +131,15 @@ def _trace(strategy: str | type, frame: pd.DataFrame, config: BacktestConfig) ->
 
     backtest(strategy, frame, config, probe=probe)
     return trace
+
+
+def _decision(strat: Any) -> tuple[Any, Any, Any]:
+    """The strategy's latest decision: (bar, action, exposure); for a portfolio
+    (bar, decisions so far, the last target weights), asked every bar."""
+    if hasattr(strat, "targets"):
+        last = tuple(strat.targets[-1][1:]) if strat.targets else ()
+        return strat.data.datetime.datetime(0), len(strat.targets), last
+    return strat.decisions[-1]
 
 
 def _compare(full: Trace, other: Trace, cut: pd.Timestamp, variant: str, last: Any) -> list[Leak]:

@@ -13,18 +13,28 @@ from typing import Any
 
 import pandas as pd
 
-from rlbt.engine.analyzers import ORDER_COLUMNS, TRADE_COLUMNS
+from rlbt.engine.analyzers import ORDER_COLUMNS, PORTFOLIO_COLUMN, TRADE_COLUMNS
 from rlbt.engine.bootstrap import sharpe_intervals
 from rlbt.engine.cerebro import equity_frame, run_strategy
 from rlbt.engine.config import BacktestConfig
 from rlbt.engine.contracts import StrategyContract, check_strategy
 from rlbt.engine.data.calendar import bars_per_year
-from rlbt.engine.data.prices import data_fingerprint, load_prices
+from rlbt.engine.data.panel import is_panel
+from rlbt.engine.data.prices import data_fingerprint
 from rlbt.engine.errors import ConfigError
 from rlbt.engine.metrics import Annualisation, curve_returns, period_metrics
 from rlbt.engine.output.atomic import write_bytes
 from rlbt.engine.params import coerce_params
 from rlbt.engine.plugins.registry import resolve_strategy, strategy_params
+from rlbt.engine.portfolio_run import (
+    EQUAL_WEIGHT_HOLD,
+    EQUAL_WEIGHT_REBALANCED,
+    cadence,
+    check_match,
+    describe_data,
+    load_data,
+    with_assets,
+)
 from rlbt.engine.results import PeriodResult, RunResult
 from rlbt.engine.split import split_frame
 from rlbt.engine.training import evaluation_params, train_and_select
@@ -60,7 +70,9 @@ def backtest(
     name, cls = resolve(strategy)
     contract = check_strategy(name, cls)
     params = coerce_params(name, cls, config.params)
-    frame = load_prices(data, date_format=config.date_format, start=config.start, end=config.end)
+    frame, panel = load_data(data, config)
+    check_match(name, cls, frame)
+    params = with_assets(cls, params, frame)
     split = split_frame(frame, config)
     # Before any agent is built or bar run: a window longer than the slice
     # would allocate for nothing and train on no bars.
@@ -91,10 +103,13 @@ def backtest(
             write_bytes(config.save, trained.checkpoint)
     stated = {"bars_per_year": annual.bars_per_year, "risk_free": annual.risk_free,
               "bars_per_year_inferred": config.bars_per_year is None}
+    described = _describe_run(name, data, config, frame, split.test_start)
+    if panel is not None:
+        described["portfolio"] = panel.to_dict()
     return RunResult(
         strategy=name,
         config={
-            **_describe_run(name, data, config, frame, split.test_start),
+            **described,
             # the params as the run used them (5, not the command line's "5")
             "params": {key: params[key] for key in config.params},
             "strategy_params": {**strategy_params(cls), **params},
@@ -171,24 +186,42 @@ def _run_period(
     annual: Annualisation,
 ) -> PeriodResult:
     strat = run_strategy(contract.cls, params, frame, trade_start, config)
-    bench = run_strategy(resolve_strategy(BENCHMARK), {}, frame, trade_start, config)
+    portfolio = is_panel(frame)
+    bench = run_strategy(resolve_strategy(EQUAL_WEIGHT_HOLD if portfolio else BENCHMARK), {},
+                         frame, trade_start, config)
     equity = equity_frame(strat, trade_start)
     bench_equity = equity_frame(bench, trade_start)
     equity["benchmark"] = bench_equity["value"].reindex(equity.index)
-    equity["close"] = frame["close"].reindex(equity.index)
     # Strategies may add their own metrics and tables (forecast quality, ...).
     extras = strat.period_extras() if contract.period_extras else {}
+    if portfolio:
+        every = {"every": cadence(contract.cls, params)}
+        rebalanced = run_strategy(resolve_strategy(EQUAL_WEIGHT_REBALANCED), every, frame,
+                                  trade_start, config)
+        rebalanced_equity = equity_frame(rebalanced, trade_start)
+        equity["rebalanced"] = rebalanced_equity["value"].reindex(equity.index)
+        extras.setdefault("metrics", {})["equal_weight_rebalanced"] = {
+            **period_metrics(rebalanced, rebalanced_equity, config.cash, annual),
+            **rebalanced.period_extras()["metrics"]["portfolio"]}
+    else:
+        equity["close"] = frame["close"].reindex(equity.index)
     return PeriodResult(
         name=name,
         metrics=period_metrics(strat, equity, config.cash, annual),
         benchmark=period_metrics(bench, bench_equity, config.cash, annual),
         equity=equity,
-        trades=pd.DataFrame(strat.analyzers.tradelog.get_analysis(), columns=TRADE_COLUMNS),
-        orders=pd.DataFrame(strat.analyzers.orderlog.get_analysis(), columns=ORDER_COLUMNS),
+        trades=pd.DataFrame(strat.analyzers.tradelog.get_analysis(),
+                            columns=_columns(TRADE_COLUMNS, portfolio)),
+        orders=pd.DataFrame(strat.analyzers.orderlog.get_analysis(),
+                            columns=_columns(ORDER_COLUMNS, portfolio)),
         actions=_actions_frame(strat),
         extra_metrics=extras.get("metrics", {}),
         tables=extras.get("tables", {}),
     )
+
+
+def _columns(columns: tuple[str, ...], portfolio: bool) -> list[str]:
+    return [PORTFOLIO_COLUMN, *columns] if portfolio else list(columns)
 
 
 def _actions_frame(strat: Any) -> pd.DataFrame:
@@ -206,7 +239,7 @@ def _describe_run(
 ) -> dict[str, Any]:
     return {
         "strategy": name,
-        "data": "<DataFrame>" if isinstance(data, pd.DataFrame) else str(data),
+        "data": describe_data(data),
         **config.to_dict(),
         "data_sha256": data_fingerprint(frame),
         "bars": len(frame),

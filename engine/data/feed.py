@@ -46,7 +46,11 @@ def make_feed(frame: pd.DataFrame, name: str = "data") -> bt.feed.DataBase:
     field and bar, which is most of ``PandasData``'s cost.
     """
     freq = bar_frequency(pd.DatetimeIndex(frame.index))
-    columns = frame[["open", "high", "low", "close", "volume"]]
+    # A panel asset's ``tradable`` flag rides in backtrader's openinterest line
+    # (engine/data/panel.py): a portfolio strategy reads it at the open.
+    fields = ["open", "high", "low", "close", "volume"]
+    tradable = "tradable" in frame.columns
+    columns = frame[[*fields, "tradable"] if tradable else fields]
     return bt.feeds.PandasDirectData(
         dataname=columns,
         name=name,
@@ -56,7 +60,7 @@ def make_feed(frame: pd.DataFrame, name: str = "data") -> bt.feed.DataBase:
         low=3,
         close=4,
         volume=5,
-        openinterest=-1,
+        openinterest=6 if tradable else -1,
         timeframe=freq.timeframe,
         compression=freq.compression,
     )

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from rlbt.engine.bootstrap import edge_sentence
 from rlbt.engine.metrics import METRIC_KEYS
+from rlbt.engine.output.console_portfolio import benchmark_name, is_portfolio, print_portfolio
 from rlbt.engine.results import RunResult
 
 _PERCENT = {"total_return", "cagr", "max_drawdown", "volatility", "win_rate", "exposure"}
@@ -52,7 +53,8 @@ def stamp_format(stamps: Iterable[datetime]) -> str:
 
 def metrics_table(result: RunResult) -> Table:
     """Metrics of train and test, each beside buy-and-hold."""
-    table = Table(title=f"{result.strategy} vs buy-and-hold")
+    bench = benchmark_name(result)
+    table = Table(title=f"{result.strategy} vs {bench}")
     table.add_column("metric", no_wrap=True, min_width=max(map(len, METRIC_KEYS)))
     fmt = stamp_format(t for p in result.periods for t in (p.start, p.end))
     for period in result.periods:
@@ -64,7 +66,7 @@ def metrics_table(result: RunResult) -> Table:
             else period.name
         )
         table.add_column(f"{label}\n{span}", justify="right", overflow="fold")
-        table.add_column(f"{period.name}\nbuy-and-hold", justify="right", style="dim",
+        table.add_column(f"{period.name}\n{bench}", justify="right", style="dim",
                          overflow="fold")
     for key in METRIC_KEYS:
         cells = []
@@ -101,6 +103,8 @@ def print_result(result: RunResult, console: Console | None = None) -> None:
     did not execute."""
     console = console or Console()
     print_table(console, metrics_table(result))
+    if is_portfolio(result):
+        print_portfolio(console, result)
     annual = result.annualisation
     if annual:
         how = "inferred from the data's calendar" if annual.get("bars_per_year_inferred") \

@@ -27,6 +27,11 @@ _SB3_PACKAGES = ("stable_baselines3", "gymnasium")
 BUILTINS: dict[str, str] = {
     "buy-and-hold": "rlbt.strategies.baselines:BuyAndHold",
     "sma-cross": "rlbt.strategies.baselines:SmaCross",
+    "equal-weight": "rlbt.strategies.portfolio_rules:EqualWeightRebalanced",
+    "equal-weight-hold": "rlbt.strategies.portfolio_rules:EqualWeightHold",
+    "inverse-vol": "rlbt.strategies.portfolio_rules:InverseVolatility",
+    "momentum-topk": "rlbt.strategies.portfolio_rules:MomentumTopK",
+    "dqn-portfolio": "rlbt.strategies.portfolio_learners:DQNPortfolioStrategy",
     "mean-forecast": "rlbt.strategies.baselines:MeanForecast",
     "dqn": "rlbt.strategies.dqn_strategy:DQNStrategy",
     "qtable": "rlbt.strategies.qtable_strategy:QTableStrategy",
