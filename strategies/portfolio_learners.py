@@ -26,7 +26,8 @@ class DQNPortfolioStrategy(PortfolioAgentStrategy):
 
     agent_class = DQNAgent
     config_class = DQNConfig
-    params: Any = _params(DQNConfig, warmup=256, target_every=250)
+    # window 8: chosen on the known-answer markets' tuning seeds 0 and 1 (4, 8, 16 tried)
+    params: Any = (("window", 8), *_params(DQNConfig, warmup=256, target_every=250))
     derived_from: ClassVar[dict[str, tuple[str, ...]]] = {"obs_dim": ("window",),
                                                           "n_actions": ("assets",)}
 
