@@ -66,8 +66,9 @@ def check_match(name: str, cls: type, frame: pd.DataFrame) -> None:
                           "Use a portfolio strategy (equal-weight, inverse-vol, momentum-topk, "
                           "dqn-portfolio, a2c-portfolio, pg-portfolio) or one --data file.")
     if portfolio and not is_panel(frame):
-        raise ConfigError(f"strategy {name!r} is a portfolio strategy: give it several assets, "
-                          "--data orcl,nvda,yhoo (or orcl+nvda+yhoo).")
+        raise ConfigError(f"strategy {name!r} is a portfolio strategy: give it several assets "
+                          "(rlbt run --data orcl,nvda,yhoo; in a sweep, where commas separate "
+                          "datasets, orcl+nvda+yhoo is one portfolio).")
 
 
 def with_assets(cls: type, params: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:

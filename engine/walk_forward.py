@@ -17,7 +17,8 @@ import pandas as pd
 from rlbt.engine.cerebro import equity_frame, run_strategy
 from rlbt.engine.config import BacktestConfig
 from rlbt.engine.contracts import check_strategy
-from rlbt.engine.data.prices import load_prices
+from rlbt.engine.data.panel import is_panel
+from rlbt.engine.portfolio_run import EQUAL_WEIGHT_HOLD, load_data
 from rlbt.engine.errors import ConfigError
 from rlbt.engine.metrics import Annualisation, curve_metrics, period_metrics
 from rlbt.engine.params import coerce_params
@@ -110,7 +111,7 @@ def walk_forward(
     progress: bool = False,
 ) -> WalkForwardResult:
     """Run ``backtest`` once per window and chain the test slices."""
-    frame = load_prices(data, date_format=config.date_format, start=config.start, end=config.end)
+    frame, _ = load_data(data, config)  # one asset or a portfolio's panel
     windows = make_windows(len(frame), k, config.split, mode)
     check_windows(strategy, frame, windows, config)
     runs = []
@@ -124,7 +125,8 @@ def walk_forward(
     # Holding over the stitched span is one buy-and-hold run, not a chain of
     # window runs (each of which would re-enter one bar late).
     first_test = runs[0].test.start
-    held = run_strategy(resolve_strategy(BENCHMARK), {}, frame, first_test, config)
+    bench = EQUAL_WEIGHT_HOLD if is_panel(frame) else BENCHMARK
+    held = run_strategy(resolve_strategy(bench), {}, frame, first_test, config)
     held_equity = equity_frame(held, first_test)
     stitched["benchmark"] = held_equity["value"].reindex(stitched.index)
     metrics: dict[str, Any] = {

@@ -37,14 +37,12 @@ class FrameCache:
 
     def get(self, dataset: str, config: BacktestConfig) -> pd.DataFrame:
         """The prices of ``dataset`` between the config's ``start`` and ``end``."""
-        from rlbt.engine.data.prices import load_prices
+        from rlbt.engine.portfolio_run import load_data
 
         key = (dataset, config.date_format, config.start, config.end)
         if key not in self._frames:
             try:
-                self._frames[key] = load_prices(
-                    dataset, date_format=config.date_format, start=config.start, end=config.end
-                )
+                self._frames[key] = load_data(dataset, config)[0]  # orcl+nvda: a portfolio
             except Exception as exc:  # a user's mistake is one point's reason; a bug escapes below
                 self._frames[key] = exc
         found = self._frames[key]
@@ -101,6 +99,10 @@ def _problem(
         config = config_for(run)
         params = _params(spec.strategy, cls, config.params)
         frame = frames.get(dataset, config)
+        from rlbt.engine.portfolio_run import check_match, with_assets
+
+        check_match(spec.strategy, cls, frame)  # one asset vs a portfolio (orcl+nvda)
+        params = with_assets(cls, params, frame)
         if spec.walk_forward:
             _check_windows(spec, cls, frame, config)
         else:

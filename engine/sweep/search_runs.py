@@ -29,7 +29,7 @@ def trial_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
     score), ...], "episodes": run, "pruned": bool}]`` of one trial (a rule: no
     curve, ``episodes`` None, never pruned)."""
     from rlbt.engine.contracts import check_strategy
-    from rlbt.engine.data.prices import load_prices
+    from rlbt.engine.portfolio_run import check_match, load_data, with_assets
     from rlbt.engine.params import coerce_params
     from rlbt.engine.plugins.registry import resolve_strategy
     from rlbt.engine.runner import annualisation
@@ -41,8 +41,9 @@ def trial_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
     cls = resolve_strategy(run["strategy"])
     contract = check_strategy(run["strategy"], cls)
     params = coerce_params(run["strategy"], cls, config.params)
-    frame = load_prices(run["dataset"], date_format=config.date_format, start=config.start,
-                        end=config.end)
+    frame, _ = load_data(run["dataset"], config)  # orcl+nvda: one portfolio
+    check_match(run["strategy"], cls, frame)
+    params = with_assets(cls, params, frame)
     split = split_frame(frame, config)
     check_history(cls, params, split.train_bars, "The train slice",
                   "a larger --split (or a later --train-end)")

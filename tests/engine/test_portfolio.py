@@ -184,3 +184,29 @@ def test_lookahead_checks_every_feed() -> None:
     assert not check_lookahead(_Peeks, panel, cuts=2).clean
     assert check_lookahead("momentum-topk", panel, cuts=2,
                            params={"lookback": 10, "every": 3}).clean
+
+
+def test_sweep_takes_a_portfolio_as_one_dataset(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    args = ["sweep", "momentum-topk", "--data", "orcl+nvda+yhoo,nvda+yhoo", "--grid",
+            "lookback=21,63", "--start", "2012-01-01", "--workers", "1", "--no-report",
+            "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    runs = pd.read_csv(out / "runs.csv")
+    assert sorted(set(runs["dataset"])) == ["nvda+yhoo", "orcl+nvda+yhoo"] and len(runs) == 4
+    single = CliRunner().invoke(main, ["sweep", "momentum-topk", "--data", "orcl,nvda",
+                                       "--out", str(tmp_path / "no")])
+    assert single.exit_code != 0 and "orcl+nvda+yhoo is one portfolio" in single.output
+
+
+def test_walk_forward_chains_a_portfolio_against_equal_weight_hold() -> None:
+    from rlbt.engine.config import BacktestConfig
+    from rlbt.engine.walk_forward import walk_forward
+
+    frames = _assets(n_bars=400)
+    result = walk_forward("inverse-vol", frames, BacktestConfig(params={"lookback": 10}), 2)
+    held = backtest("equal-weight-hold", frames, train_end=str(result.runs[0].train.end))
+    # the stitched benchmark is one equal-weight hold over the stitched span
+    assert result.stitched["benchmark"].iloc[-1] == pytest.approx(
+        held.test.equity["value"].iloc[-1], rel=1e-9)
