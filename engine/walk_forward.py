@@ -18,11 +18,11 @@ from rlbt.engine.cerebro import equity_frame, run_strategy
 from rlbt.engine.config import BacktestConfig
 from rlbt.engine.contracts import check_strategy
 from rlbt.engine.data.panel import is_panel
-from rlbt.engine.portfolio_run import EQUAL_WEIGHT_HOLD, load_data
 from rlbt.engine.errors import ConfigError
 from rlbt.engine.metrics import Annualisation, curve_metrics, period_metrics
 from rlbt.engine.params import coerce_params
 from rlbt.engine.plugins.registry import resolve_strategy
+from rlbt.engine.portfolio_run import EQUAL_WEIGHT_HOLD, load_data
 from rlbt.engine.results import RunResult
 from rlbt.engine.runner import BENCHMARK, annualisation, backtest, resolve
 from rlbt.engine.split import MIN_BARS

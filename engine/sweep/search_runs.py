@@ -29,9 +29,9 @@ def trial_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
     score), ...], "episodes": run, "pruned": bool}]`` of one trial (a rule: no
     curve, ``episodes`` None, never pruned)."""
     from rlbt.engine.contracts import check_strategy
-    from rlbt.engine.portfolio_run import check_match, load_data, with_assets
     from rlbt.engine.params import coerce_params
     from rlbt.engine.plugins.registry import resolve_strategy
+    from rlbt.engine.portfolio_run import check_match, load_data, with_assets
     from rlbt.engine.runner import annualisation
     from rlbt.engine.split import split_frame
     from rlbt.engine.sweep.spec import config_for
