@@ -187,9 +187,14 @@ def data(source: str, date_format: str | None, start: str | None, end: str | Non
     SOURCE is a CSV or Parquet path or a bundled dataset name. Exits 1 with the
     first problem found when the data cannot be used.
     """
+    from rlbt.engine.data.panel import split_sources
     from rlbt.engine.data.prices import load_prices
-    from rlbt.engine.data.summary import format_summary, summarize
+    from rlbt.engine.data.summary import format_panel, format_summary, summarize
 
+    sources = split_sources(source)
+    if sources is not None:  # several assets: each alone, then their common calendar
+        click.echo(format_panel(sources, date_format=date_format, start=start, end=end))
+        return
     frame = load_prices(source, date_format=date_format, start=start, end=end)
     click.echo(format_summary(summarize(frame)))
 
@@ -219,7 +224,8 @@ def strategies(name: str | None) -> None:
     help="TOML or YAML file with the same options (flags override).",
 )
 @click.option("--data", "datasets", default=None,
-              help="Comma-separated list; each item a " + DATA_HELP)
+              help="Comma-separated datasets, one sweep dimension; each item a " + DATA_HELP
+              + " Join assets with + for one portfolio (orcl+nvda+yhoo).")
 @click.option(
     "--grid",
     "grid",

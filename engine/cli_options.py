@@ -42,7 +42,9 @@ DATA_HELP = "CSV or Parquet path, or a bundled dataset (orcl, nvda, yhoo, intrad
 
 def data_option() -> Decorator:
     """--data SOURCE (``rlbt sweep`` takes a comma-separated list instead)."""
-    return click.option("--data", "source", default="orcl", show_default=True, help=DATA_HELP)
+    return click.option("--data", "source", default="orcl", show_default=True,
+                        help=DATA_HELP + " Several, comma-separated (orcl,nvda,yhoo), are one "
+                        "portfolio for a portfolio strategy.")
 
 
 def period_options(*, sweep: bool = False) -> Decorator:

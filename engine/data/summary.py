@@ -16,6 +16,7 @@ does not count its nights and weekends.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -170,3 +171,19 @@ def _stamp(stamp: pd.Timestamp | None) -> str:
     if stamp is None:
         return "-"
     return str(stamp.date()) if stamp == stamp.normalize() else str(stamp)
+
+
+def format_panel(sources: list[Any], **load: Any) -> str:
+    """``rlbt data a,b``: each asset's summary, then the common calendar and,
+    per asset, the bars outside it and the bars carried forward."""
+    from rlbt.engine.data.panel import load_panel
+    from rlbt.engine.data.prices import load_prices
+
+    parts = [f"{item}:\n{format_summary(summarize(load_prices(item, **load)))}\n"
+             for item in sources]
+    panel, info = load_panel(sources, **load)
+    parts.append(f"portfolio of {', '.join(info.assets)}: {len(panel):,} bars on the common "
+                 f"calendar {_stamp(panel.index[0])} .. {_stamp(panel.index[-1])}")
+    parts += [f"  {asset}: {info.trimmed[asset]:,} bars outside the common span, "
+              f"{info.filled[asset]:,} carried forward (untradable)" for asset in info.assets]
+    return "\n".join(parts)

@@ -164,6 +164,8 @@ def test_cli_run_writes_a_portfolio_folder(tmp_path: Path) -> None:
     assert list(weights.columns) == ["period", "datetime", "orcl", "nvda", "yhoo", "cash"]
     assert np.allclose(weights[["orcl", "nvda", "yhoo", "cash"]].sum(axis=1), 1.0)
     assert pd.read_csv(out / "trades.csv")["asset"].isin(["orcl", "nvda", "yhoo"]).all()
+    summary = CliRunner().invoke(main, ["data", "orcl,nvda"])
+    assert summary.exit_code == 0 and "orcl: 1,024 bars outside the common span" in summary.output
     refused = CliRunner().invoke(main, ["run", "sma-cross", "--data", "orcl,nvda"])
     assert refused.exit_code != 0 and "trades one asset" in refused.output
     assert "Traceback" not in refused.output
