@@ -77,6 +77,9 @@ class TrainingBroker(LeanBroker):
             return False
         if not extra.get("transmit", True) or set(extra) - _PLAIN_KWARGS:
             return False
+        return self._plain(data)
+
+    def _plain(self, data: Any) -> bool:
         plain = self._plain_asset.get(data)
         if plain is None:
             plain = self._plain_asset[data] = self._is_plain_asset(data)
@@ -96,7 +99,45 @@ class TrainingBroker(LeanBroker):
             for order in orders:
                 if order.status == bt.Order.Accepted:
                     self._fill(order)
+        if self._quiet():
+            self._value_book()
+            return
         super().next()
+
+    def _quiet(self) -> bool:
+        """Nothing for ``BackBroker.next`` to do but value the book: no order to
+        activate, check or execute, no order or fund history, no cash to add,
+        and every asset plain (no credit interest; stock-like, so no cash
+        adjustment)."""
+        if (self._toactivate or self.submitted or self.pending or self._userhist
+                or self._fundhist or self._cash_addition):
+            return False
+        return all(self._plain(data) for data in self.positions)
+
+    def _value_book(self) -> None:
+        """``BackBroker._get_value()`` for plain stock-like positions and no fund
+        history: the same sums in the same order, so the same bits."""
+        pos_value = unlever = unrealized = 0.0
+        for data, position in self.positions.items():
+            info = self.getcommissioninfo(data)
+            size, close = position.size, data.close[0]
+            dvalue = size * close  # getvaluesize, stock-like
+            dunrealized = size * (close - position.price) * info.p.mult  # profitandloss
+            pos_value += dvalue
+            unrealized += dunrealized
+            if dvalue > 0:  # a long: unlevered
+                dvalue -= dunrealized
+                unlever += dvalue / info.get_leverage()
+                unlever += dunrealized
+            else:
+                unlever += dvalue
+        self._value = self.cash + unlever
+        self._fundval = self._value / self._fundshares
+        self._valuemkt = unlever
+        self._valuelever = self.cash + pos_value
+        self._valuemktlever = pos_value
+        self._leverage = pos_value / (unlever or 1.0)
+        self._unrealized = unrealized
 
     def _check(self, orders: list[QuickOrder]) -> None:
         """``check_submitted``: each order pseudo-executed at the open, in turn."""
