@@ -32,6 +32,8 @@ BUILTINS: dict[str, str] = {
     "inverse-vol": "rlbt.strategies.portfolio_rules:InverseVolatility",
     "momentum-topk": "rlbt.strategies.portfolio_rules:MomentumTopK",
     "dqn-portfolio": "rlbt.strategies.portfolio_learners:DQNPortfolioStrategy",
+    "a2c-portfolio": "rlbt.strategies.portfolio_allocators:A2CPortfolioStrategy",
+    "pg-portfolio": "rlbt.strategies.portfolio_allocators:PGPortfolioStrategy",
     "mean-forecast": "rlbt.strategies.baselines:MeanForecast",
     "dqn": "rlbt.strategies.dqn_strategy:DQNStrategy",
     "qtable": "rlbt.strategies.qtable_strategy:QTableStrategy",
@@ -45,7 +47,8 @@ BUILTINS: dict[str, str] = {
 
 # Params the runner sets itself; users never pass them with --param.
 RUNNER_PARAMS = frozenset(
-    {"trade_start", "seed", "agent", "learn", "explore", "progress", "probe", "tensorboard"}
+    {"trade_start", "seed", "agent", "learn", "explore", "progress", "probe", "tensorboard",
+     "assets"}
 )
 
 

@@ -70,3 +70,27 @@ def test_same_seed_same_bits() -> None:
         runs[1].test.equity["value"].to_numpy().tobytes()
     other = backtest("dqn-portfolio", frames, seed=8, episodes=1, **COSTS)
     assert not np.array_equal(other.test.equity["value"], runs[0].test.equity["value"])
+
+
+@pytest.mark.parametrize("strategy", ["a2c-portfolio", "pg-portfolio"])
+def test_continuous_allocators_repeat_reload_and_never_look_ahead(strategy: str,
+                                                                  tmp_path: Any) -> None:
+    """The softmax allocators through the runner: same seed same bits, the saved
+    agent reloaded frozen repeats the frozen test, no decision reads the future.
+    (Their market known-answer is not claimed: see the README's Portfolios.)"""
+    from rlbt.engine.data.panel import load_panel
+    from rlbt.engine.lookahead import check_lookahead
+
+    frames = planted_assets(4, bars=400)
+    run = {"seed": 3, "episodes": 1, "freeze": True, **COSTS}
+    first = backtest(strategy, frames, save=str(tmp_path / "m.pt"), **run)
+    again = backtest(strategy, frames, **run)
+    assert first.test.equity["value"].to_numpy().tobytes() == \
+        again.test.equity["value"].to_numpy().tobytes()
+    weights = first.test.tables["targets"][ASSETS]
+    assert (weights.sum(axis=1) < 1).all() and weights.std().gt(0).all()  # continuous
+    reloaded = backtest(strategy, frames, load=str(tmp_path / "m.pt"),
+                        **{**run, "episodes": 0})
+    assert reloaded.test.metrics["final_value"] == first.test.metrics["final_value"]
+    panel, _ = load_panel(frames)
+    assert check_lookahead(strategy, panel, cuts=2, seed=3, episodes=1).clean
