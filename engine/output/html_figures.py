@@ -22,7 +22,7 @@ _MAX_CURVES = 9
 
 def bar_axis(periods: Sequence[PeriodResult]) -> BarAxis:
     """One x axis for the periods' bars (train then test, no overlap)."""
-    return BarAxis(pd.DatetimeIndex(pd.concat([p.equity["close"] for p in periods]).index))
+    return BarAxis(pd.DatetimeIndex(pd.concat([p.equity["value"] for p in periods]).index))
 
 
 def trade_marks(axis: BarAxis, period: PeriodResult) -> list[Any]:
@@ -60,6 +60,10 @@ def price_figure(periods: Sequence[PeriodResult], title: str) -> Any:
     exposure on the same (zoomable, linked) x axis."""
     from plotly.subplots import make_subplots
 
+    if "close" not in periods[0].equity:  # a portfolio: the weights held instead of a price
+        from rlbt.engine.output.report_portfolio import weights_figure
+
+        return weights_figure(periods, title)
     axis = bar_axis(periods)
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, row_heights=[0.55, 0.22, 0.23],
                         vertical_spacing=0.04,
@@ -104,8 +108,12 @@ def equity_figure(periods: Sequence[PeriodResult]) -> Any:
         eq, color = period.equity, COLORS.get(period.name, "grey")
         fig.add_trace(line(axis, eq["value"], f"strategy ({period.name})",
                            line={"color": color}), row=1, col=col)
-        fig.add_trace(line(axis, eq["benchmark"], f"buy-and-hold ({period.name})", line=_HOLD),
+        held = "equal-weight buy-and-hold" if "rebalanced" in eq else "buy-and-hold"
+        fig.add_trace(line(axis, eq["benchmark"], f"{held} ({period.name})", line=_HOLD),
                       row=1, col=col)
+        if "rebalanced" in eq:
+            fig.add_trace(line(axis, eq["rebalanced"], f"equal-weight rebalanced ({period.name})",
+                               line={"color": "grey", "dash": "dot", "width": 1}), row=1, col=col)
         fig.update_yaxes(tickformat=",.0f", row=1, col=col)
     axis.layout(fig)
     fig.update_layout(height=420, template="plotly_white", hovermode="x unified")

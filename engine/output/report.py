@@ -32,6 +32,7 @@ from matplotlib.ticker import (  # noqa: E402
 
 from rlbt.engine.output.atomic import atomic_path  # noqa: E402
 from rlbt.engine.output.console import stamp_format  # noqa: E402
+from rlbt.engine.output.report_portfolio import is_portfolio_run, plot_weights  # noqa: E402
 from rlbt.engine.results import PeriodResult, RunResult  # noqa: E402
 
 _COLORS = {"train": "tab:blue", "test": "tab:orange"}
@@ -66,10 +67,14 @@ def draw_report(result: RunResult) -> Figure:
     equity_ax = fig.add_subplot(grid[1, :], sharex=price_ax)
     dd_ax = fig.add_subplot(grid[2, :], sharex=price_ax)
     offset = 0
+    portfolio = is_portfolio_run(result)
     for period in result.periods:
         x = np.arange(offset, offset + len(period.equity))
         offset += len(period.equity)
-        _plot_price(price_ax, period, x)
+        if portfolio:  # several assets: what was held, not one price
+            plot_weights(price_ax, period, x)
+        else:
+            _plot_price(price_ax, period, x)
         _plot_equity(equity_ax, period, x)
         _plot_drawdown(dd_ax, period, x)
     _bar_dates(price_ax, result.train.equity.index.append(result.test.equity.index))
@@ -78,11 +83,12 @@ def draw_report(result: RunResult) -> Figure:
         ax.grid(alpha=0.3)
         _legend(ax)
     equity_ax.set_yscale("log")  # train and test compound over years: compare growth rates
-    _plain_numbers(price_ax)
+    if not portfolio:
+        _plain_numbers(price_ax)
     _plain_numbers(equity_ax, log=True)
     dd_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     price_ax.set_title(_title(result))
-    price_ax.set_ylabel("price")
+    price_ax.set_ylabel("weight" if portfolio else "price")
     equity_ax.set_ylabel("portfolio value")
     dd_ax.set_ylabel("drawdown")
     _plot_test_equity(fig.add_subplot(grid[3, :]), result.test)
@@ -160,9 +166,15 @@ def _legend(ax: Axes) -> None:
 
 def _title(result: RunResult) -> str:
     test, bench = result.test.metrics, result.test.benchmark
+    data = result.config.get("data", "?")
+    held = "buy-and-hold"
+    if is_portfolio_run(result):
+        data, held = ",".join(map(data_name, str(data).split(","))), "equal-weight buy-and-hold"
+    else:
+        data = data_name(data)
     return (
-        f"{result.strategy} on {data_name(result.config.get('data', '?'))}: test return "
-        f"{_signed_percent(test['total_return'])} (buy-and-hold "
+        f"{result.strategy} on {data}: test return "
+        f"{_signed_percent(test['total_return'])} ({held} "
         f"{_signed_percent(bench['total_return'])}), Sharpe {_fixed(test['sharpe'])} "
         f"({_fixed(bench['sharpe'])})"
     )
@@ -203,8 +215,13 @@ def _plot_price(ax: Axes, period: PeriodResult, x: np.ndarray) -> None:
 def _plot_equity(ax: Axes, period: PeriodResult, x: np.ndarray) -> None:
     eq = period.equity
     ax.plot(x, eq["value"], color=_COLORS[period.name], lw=1, label=f"strategy ({period.name})")
+    portfolio = "rebalanced" in eq
+    held = "equal-weight buy-and-hold" if portfolio else "buy-and-hold"
     ax.plot(x, eq["benchmark"], color="black", lw=0.8, alpha=0.6, linestyle="--",
-            label=f"buy-and-hold ({period.name})")
+            label=f"{held} ({period.name})")
+    if portfolio:
+        ax.plot(x, eq["rebalanced"], color="grey", lw=0.8, alpha=0.6, linestyle=":",
+                label=f"equal-weight rebalanced ({period.name})")
 
 
 def _plot_test_equity(ax: Axes, period: PeriodResult) -> None:
@@ -221,7 +238,8 @@ def _plot_test_equity(ax: Axes, period: PeriodResult) -> None:
 
 def _plot_drawdown(ax: Axes, period: PeriodResult, x: np.ndarray) -> None:
     eq = period.equity
-    for column, style, label in (("value", "-", "strategy"), ("benchmark", "--", "buy-and-hold")):
+    held = "equal-weight buy-and-hold" if "rebalanced" in eq else "buy-and-hold"
+    for column, style, label in (("value", "-", "strategy"), ("benchmark", "--", held)):
         series = eq[column]
         dd = series / series.cummax() - 1.0
         color = _COLORS[period.name] if column == "value" else "black"
