@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -64,6 +65,7 @@ def search(
     rank: str = "sharpe",
     progress: bool = False,
     labels: Mapping[str, str] | None = None,
+    report: bool = True,
 ) -> SearchResult:
     """Run a study of ``trials`` trials into ``out`` and the best settings once on the test slice.
 
@@ -72,6 +74,7 @@ def search(
     :param pruner: ``median`` (default: Optuna's MedianPruner on the per-episode
         validation scores) or ``none``; a rule is never pruned.
     :param rank: the metric optimised on the validation slice and reported on the test slice.
+    :param report: write sweep.html (``--no-report``: the tables only).
     """
     _check(spec, executor, workers, address, rank)
     learning = check_search(spec, space, trials, sampler, rank, labels or {}, pruner)
@@ -99,7 +102,22 @@ def search(
             interrupted = True
     result = finish(study, spec, space, rank, out, final=not interrupted)
     result.skipped, result.interrupted = finished, interrupted
+    if report:  # as for a grid: sweep.html, also after Ctrl-C (what finished)
+        write_page_of(out)
     return result
+
+
+def write_page_of(out: Path) -> None:
+    """``sweep.html`` when plotly is there; else a one-line notice (the tables stand)."""
+    from rlbt.engine.output.html_parts import EXTRA, plotly_available
+
+    if not plotly_available():
+        print(f"sweep.html not written: the interactive report needs plotly ({EXTRA}).",
+              file=sys.stderr)
+        return
+    from rlbt.engine.output.html_search import write_search_html
+
+    write_search_html(out)
 
 
 class _Asker:

@@ -27,7 +27,7 @@ def run_search(spec: SweepSpec, options: dict[str, Any]) -> int:
         sampler=settings["sampler"], pruner=settings["pruner"],
         executor=options["executor"], workers=options["workers"],
         address=options["address"], rank=options["rank"], progress=True,
-        labels=options["labels"],
+        labels=options["labels"], report=options["report"],
     )
     print_search(result, options["rank"], options["out"])
     if result.interrupted:
