@@ -80,8 +80,13 @@ def _plot(result: WalkForwardResult, path: Path) -> None:
 
 def print_walk_forward(result: WalkForwardResult, console: Console | None = None) -> None:
     """Per-window test return and Sharpe beside buy-and-hold, then the chain."""
-    table = Table(title="walk-forward (test slices)")
-    for column in ("window", "test span", "return", "B&H return", "sharpe", "B&H sharpe"):
+    portfolio = bool(result.runs) and "portfolio" in result.runs[0].config
+    held = "EW B&H" if portfolio else "B&H"  # a portfolio: equal-weight buy-and-hold
+    title = "walk-forward (test slices" + ("; EW B&H = equal-weight buy-and-hold)" if portfolio
+                                          else ")")
+    table = Table(title=title)
+    for column in ("window", "test span", "return", f"{held} return", "sharpe",
+                   f"{held} sharpe"):
         table.add_column(column, justify="right")
     for row in result.table.itertuples():
         table.add_row(

@@ -127,9 +127,18 @@ def load_panel(
 def _check_frequencies(frames: dict[str, pd.DataFrame], named: dict[str, str]) -> None:
     kinds = {name: bar_frequency(pd.DatetimeIndex(f.index)) for name, f in frames.items()}
     if len(set(kinds.values())) > 1:
-        listed = ", ".join(f"{named[n]} ({k.timeframe}/{k.compression})" for n, k in kinds.items())
+        listed = ", ".join(f"{named[n]} (bars a median {_spacing(frames[n])} apart)"
+                           for n in kinds)
         raise DataError(f"--data: the assets have different bar frequencies ({listed}); "
                         "a portfolio needs bars of one frequency (resample first).")
+
+
+def _spacing(frame: pd.DataFrame) -> str:
+    gap = pd.Series(pd.DatetimeIndex(frame.index)).diff().median()
+    if gap >= pd.Timedelta(days=1):
+        return f"{gap.days} day{'s' if gap.days != 1 else ''}"
+    minutes = gap / pd.Timedelta(minutes=1)
+    return f"{minutes:g} minutes" if minutes >= 1 else f"{gap.total_seconds():g} seconds"
 
 
 def align(frames: dict[str, pd.DataFrame], named: dict[str, str]
